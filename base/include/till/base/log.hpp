@@ -1,0 +1,61 @@
+#pragma once
+// Structured logging facade. Lines are JSON objects, one per line, written to a size-rotated
+// file (spdlog behind this header). Every line passes through redact_secrets().
+//
+//   till::log::info("stripe.request", {{"method", "POST"}, {"status", 200}, {"request_id", rid}});
+//
+// Thread-safe. If logging was never initialised, lines go to stderr (tests, tools).
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "till/base/result.hpp"
+
+namespace till::log {
+
+enum class Level { Debug, Info, Warn, Error };
+
+struct Value {
+  std::variant<std::int64_t, bool, std::string> v;
+  Value(std::int64_t x) : v(x) {}
+  Value(int x) : v(static_cast<std::int64_t>(x)) {}
+  Value(unsigned x) : v(static_cast<std::int64_t>(x)) {}
+  Value(long long unsigned x) : v(static_cast<std::int64_t>(x)) {}
+  Value(bool x) : v(x) {}
+  Value(std::string x) : v(std::move(x)) {}
+  Value(std::string_view x) : v(std::string(x)) {}
+  Value(const char* x) : v(std::string(x)) {}
+};
+struct Field {
+  std::string_view key;
+  Value value;
+};
+using Fields = std::initializer_list<Field>;
+
+struct Config {
+  std::string path;                       // empty: stderr only
+  std::size_t max_bytes = 10 * 1024 * 1024;
+  std::size_t max_files = 5;
+  Level level = Level::Info;
+  bool also_stderr = false;
+};
+
+// Call once at start-up (main thread). Fails if the log file cannot be opened.
+Status init(const Config& config);
+void shutdown();  // flushes; safe to call twice
+void set_level(Level level);
+
+void write(Level level, std::string_view event, Fields fields = {});
+inline void debug(std::string_view e, Fields f = {}) { write(Level::Debug, e, f); }
+inline void info(std::string_view e, Fields f = {}) { write(Level::Info, e, f); }
+inline void warn(std::string_view e, Fields f = {}) { write(Level::Warn, e, f); }
+inline void error(std::string_view e, Fields f = {}) { write(Level::Error, e, f); }
+
+// The JSON line that write() would emit (without timestamp), for tests of formatting.
+std::string format_line(Level level, std::string_view event, Fields fields);
+std::string json_escape(std::string_view s);
+
+}  // namespace till::log

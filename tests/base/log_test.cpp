@@ -1,0 +1,38 @@
+#include "till/base/log.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace till;
+
+TEST_CASE("a log line is a JSON object with escaped fields") {
+  const std::string line = log::format_line(log::Level::Info, "stripe.request",
+                                            {{"method", "POST"}, {"status", 200}, {"replayed", true},
+                                             {"note", "a \"quoted\"\nline"}});
+  CHECK(line ==
+        R"({"level":"info","event":"stripe.request","method":"POST","status":200,"replayed":true,"note":"a \"quoted\"\nline"})");
+}
+
+TEST_CASE("secrets planted in log fields never reach the log file") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("till_log_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "till.log";
+  REQUIRE(log::init({file.string(), 1 << 20, 2, log::Level::Debug, false}));
+  log::info("planted", {{"api_key", "sk_test_PLANTEDPLANTEDPLANTED1234"},
+                        {"webhook", "whsec_PLANTEDPLANTEDPLANTED5678"}});
+  log::debug("request", {{"request_id", "req_abc"}});
+  log::shutdown();
+  std::ifstream in(file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string content = ss.str();
+  CHECK(content.find("PLANTED") == std::string::npos);
+  CHECK(content.find("sk_test_...1234") != std::string::npos);
+  CHECK(content.find("\"request_id\":\"req_abc\"") != std::string::npos);
+  CHECK(content.find("{\"ts\":\"") == 0);
+  fs::remove_all(dir);
+}

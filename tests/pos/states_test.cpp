@@ -1,0 +1,77 @@
+#include "till/pos/states.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <utility>
+
+using namespace till;
+using namespace till::pos;
+
+namespace {
+template <class E>
+std::set<std::pair<E, E>> all_pairs(std::initializer_list<E> states) {
+  std::set<std::pair<E, E>> out;
+  for (E a : states)
+    for (E b : states) out.insert({a, b});
+  return out;
+}
+}  // namespace
+
+TEST_CASE("every sale transition outside the architecture's machine is rejected") {
+  using S = SaleState;
+  const std::set<std::pair<S, S>> legal = {
+      {S::Open, S::Tendering},      {S::Open, S::Voided},        {S::Tendering, S::Paid},
+      {S::Tendering, S::PartiallyPaid}, {S::Tendering, S::Voided}, {S::Tendering, S::Open},
+      {S::PartiallyPaid, S::Paid}};
+  for (auto [a, b] : all_pairs({S::Open, S::Tendering, S::Paid, S::PartiallyPaid, S::Voided})) {
+    INFO(to_string(a) << " -> " << to_string(b));
+    CHECK(can_transition(a, b) == (legal.count({a, b}) == 1));
+    auto r = transition(a, b);
+    CHECK(bool(r) == (legal.count({a, b}) == 1));
+    if (!r) CHECK(r.error().kind == ErrorKind::FailedPrecondition);
+  }
+}
+
+TEST_CASE("every payment attempt transition outside the architecture's machine is rejected") {
+  using A = AttemptState;
+  const std::set<std::pair<A, A>> legal = {
+      {A::Collecting, A::StoredOffline}, {A::Collecting, A::Submitting}, {A::Collecting, A::Declined},
+      {A::Collecting, A::Canceled},      {A::Collecting, A::InDoubt},    {A::StoredOffline, A::Submitting},
+      {A::Submitting, A::InDoubt},       {A::Submitting, A::Approved},   {A::Submitting, A::Declined},
+      {A::Submitting, A::DeclinedAfterForward}, {A::Submitting, A::Canceled},
+      {A::InDoubt, A::Submitting},       {A::InDoubt, A::Approved},      {A::InDoubt, A::Declined},
+      {A::InDoubt, A::DeclinedAfterForward}, {A::InDoubt, A::Canceled}, {A::Approved, A::Canceled}};
+  for (auto [a, b] : all_pairs({A::Collecting, A::StoredOffline, A::Submitting, A::InDoubt, A::Approved,
+                                A::Declined, A::DeclinedAfterForward, A::Canceled})) {
+    INFO(to_string(a) << " -> " << to_string(b));
+    CHECK(can_transition(a, b) == (legal.count({a, b}) == 1));
+  }
+  // The rule that matters most: an unknown outcome never becomes a decline by itself.
+  CHECK_FALSE(can_transition(A::InDoubt, A::InDoubt));
+  CHECK_FALSE(can_transition(A::StoredOffline, A::Declined));
+}
+
+TEST_CASE("every outbox transition outside the architecture's machine is rejected") {
+  using O = OutboxState;
+  const std::set<std::pair<O, O>> legal = {
+      {O::Pending, O::InFlight}, {O::Pending, O::Dead},        {O::InFlight, O::Done},
+      {O::InFlight, O::FailedRetryable}, {O::InFlight, O::Dead}, {O::InFlight, O::Pending},
+      {O::FailedRetryable, O::InFlight}, {O::FailedRetryable, O::Dead}, {O::Dead, O::Pending},
+      {O::Dead, O::Done}};
+  for (auto [a, b] : all_pairs({O::Pending, O::InFlight, O::Done, O::FailedRetryable, O::Dead})) {
+    INFO(to_string(a) << " -> " << to_string(b));
+    CHECK(can_transition(a, b) == (legal.count({a, b}) == 1));
+  }
+}
+
+TEST_CASE("state names round-trip through their string form") {
+  for (auto s : {AttemptState::Collecting, AttemptState::StoredOffline, AttemptState::Submitting,
+                 AttemptState::InDoubt, AttemptState::Approved, AttemptState::Declined,
+                 AttemptState::DeclinedAfterForward, AttemptState::Canceled}) {
+    CHECK(parse_attempt_state(to_string(s)) == s);
+  }
+  CHECK(to_string(AttemptState::DeclinedAfterForward) == "declined_after_forward");
+  CHECK(to_string(OutboxState::FailedRetryable) == "failed_retryable");
+  CHECK(to_string(SaleState::PartiallyPaid) == "partially_paid");
+  CHECK_FALSE(parse_sale_state("refunded"));
+}
