@@ -1,0 +1,324 @@
+#include "till/sync/form.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace till::sync {
+
+FormValue FormValue::object(std::vector<FormField> fields) {
+  FormValue v;
+  v.type_ = Type::Object;
+  v.fields_ = std::move(fields);
+  return v;
+}
+
+FormValue FormValue::array(std::vector<FormValue> items) {
+  FormValue v;
+  v.type_ = Type::Array;
+  v.items_ = std::move(items);
+  return v;
+}
+
+bool FormValue::operator==(const FormValue& other) const {
+  if (type_ != other.type_) return false;
+  switch (type_) {
+    case Type::Scalar: return scalar_ == other.scalar_;
+    case Type::Object: return fields_ == other.fields_;
+    case Type::Array: return items_ == other.items_;
+  }
+  return false;
+}
+
+const FormValue* FormParams::find(std::string_view key) const {
+  for (const auto& f : fields_) {
+    if (f.key == key) return &f.value;
+  }
+  return nullptr;
+}
+
+namespace {
+
+void flatten_into(const std::string& prefix, const FormValue& value, FlatParams& out) {
+  switch (value.type()) {
+    case FormValue::Type::Scalar: out.emplace_back(prefix, value.scalar()); return;
+    case FormValue::Type::Object:
+      for (const auto& f : value.fields()) flatten_into(prefix + "[" + f.key + "]", f.value, out);
+      return;
+    case FormValue::Type::Array:
+      for (std::size_t i = 0; i < value.items().size(); ++i) {
+        flatten_into(prefix + "[" + std::to_string(i) + "]", value.items()[i], out);
+      }
+      return;
+  }
+}
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+void percent_encode_into(std::string_view text, bool keep_brackets, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if (is_unreserved(c) || (keep_brackets && (c == '[' || c == ']'))) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0F]);
+    }
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) {
+        return fail(ErrorKind::InvalidArgument, "form: truncated percent escape");
+      }
+      const int hi = hex_value(text[i + 1]);
+      const int lo = hex_value(text[i + 2]);
+      if (hi < 0 || lo < 0) return fail(ErrorKind::InvalidArgument, "form: invalid percent escape");
+      out.push_back(static_cast<char>((hi << 4) | lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// RFC 3629: rejects overlong forms, surrogates and code points above U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+bool is_index(std::string_view s) {
+  if (s.empty() || s.size() > 9) return false;
+  if (s.size() > 1 && s[0] == '0') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A mutable tree used while nesting; converted to FormValue at the end.
+struct Node {
+  bool is_scalar = false;
+  bool is_append_array = false;  // built only from "[]" segments
+  std::string scalar;
+  std::vector<std::pair<std::string, Node>> children;  // in first-seen order
+  std::vector<Node> appended;
+
+  Node* child(const std::string& key) {
+    for (auto& [k, n] : children) {
+      if (k == key) return &n;
+    }
+    children.emplace_back(key, Node{});
+    return &children.back().second;
+  }
+};
+
+FormValue to_value(const Node& node) {
+  if (node.is_scalar) return FormValue(node.scalar);
+  if (node.is_append_array) {
+    std::vector<FormValue> items;
+    items.reserve(node.appended.size());
+    for (const auto& n : node.appended) items.push_back(to_value(n));
+    return FormValue::array(std::move(items));
+  }
+  const bool all_indices =
+      !node.children.empty() && std::all_of(node.children.begin(), node.children.end(),
+                                            [](const auto& kv) { return is_index(kv.first); });
+  if (all_indices) {
+    std::vector<const Node*> slots(node.children.size(), nullptr);
+    bool dense = true;
+    for (const auto& [k, n] : node.children) {
+      const auto idx = static_cast<std::size_t>(std::stoul(k));
+      if (idx >= slots.size() || slots[idx] != nullptr) {
+        dense = false;
+        break;
+      }
+      slots[idx] = &n;
+    }
+    if (dense) {
+      std::vector<FormValue> items;
+      items.reserve(slots.size());
+      for (const Node* n : slots) items.push_back(to_value(*n));
+      return FormValue::array(std::move(items));
+    }
+  }
+  std::vector<FormField> fields;
+  fields.reserve(node.children.size());
+  for (const auto& [k, n] : node.children) fields.push_back(FormField{k, to_value(n)});
+  return FormValue::object(std::move(fields));
+}
+
+}  // namespace
+
+FlatParams flatten(const FormParams& params) {
+  FlatParams out;
+  for (const auto& f : params.fields()) flatten_into(f.key, f.value, out);
+  return out;
+}
+
+std::string percent_encode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  percent_encode_into(text, false, out);
+  return out;
+}
+
+std::string encode(const FlatParams& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out.push_back('&');
+    percent_encode_into(k, true, out);
+    out.push_back('=');
+    percent_encode_into(v, false, out);
+  }
+  return out;
+}
+
+std::string encode(const FormParams& params) { return encode(flatten(params)); }
+
+Result<std::vector<std::string>> parse_key(std::string_view key) {
+  std::vector<std::string> path;
+  const auto open = key.find('[');
+  const std::string_view base = key.substr(0, open);
+  if (base.empty()) return fail(ErrorKind::InvalidArgument, "form: empty parameter name");
+  if (base.find(']') != std::string_view::npos) {
+    return fail(ErrorKind::InvalidArgument, "form: stray ']' in parameter name");
+  }
+  path.emplace_back(base);
+  std::size_t i = open;
+  while (i != std::string_view::npos && i < key.size()) {
+    if (key[i] != '[') {
+      return fail(ErrorKind::InvalidArgument, "form: text after ']' in parameter name");
+    }
+    const auto close = key.find(']', i + 1);
+    if (close == std::string_view::npos) {
+      return fail(ErrorKind::InvalidArgument, "form: unclosed '[' in parameter name");
+    }
+    const std::string_view seg = key.substr(i + 1, close - i - 1);
+    if (seg.find('[') != std::string_view::npos) {
+      return fail(ErrorKind::InvalidArgument, "form: '[' inside a bracketed segment");
+    }
+    path.emplace_back(seg);
+    i = close + 1;
+  }
+  return path;
+}
+
+Result<FlatParams> decode(std::string_view body) {
+  FlatParams out;
+  if (body.empty()) return out;
+  std::size_t start = 0;
+  while (true) {
+    const auto amp = body.find('&', start);
+    const std::string_view pair =
+        body.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    if (pair.empty()) return fail(ErrorKind::InvalidArgument, "form: empty pair");
+    const auto eq = pair.find('=');
+    if (eq == std::string_view::npos) return fail(ErrorKind::InvalidArgument, "form: pair without '='");
+    auto key = percent_decode(pair.substr(0, eq));
+    if (!key) return fail(key.error());
+    auto value = percent_decode(pair.substr(eq + 1));
+    if (!value) return fail(value.error());
+    if (key->empty()) return fail(ErrorKind::InvalidArgument, "form: empty parameter name");
+    if (!valid_utf8(*key) || !valid_utf8(*value)) {
+      return fail(ErrorKind::InvalidArgument, "form: parameter is not valid UTF-8");
+    }
+    if (auto path = parse_key(*key); !path) return fail(path.error());
+    out.emplace_back(std::move(*key), std::move(*value));
+    if (amp == std::string_view::npos) break;
+    start = amp + 1;
+  }
+  return out;
+}
+
+Result<FormParams> nest(const FlatParams& flat) {
+  Node root;
+  for (const auto& [key, value] : flat) {
+    auto path = parse_key(key);
+    if (!path) return fail(path.error());
+    Node* node = &root;
+    for (std::size_t i = 0; i < path->size(); ++i) {
+      const std::string& seg = (*path)[i];
+      const bool last = i + 1 == path->size();
+      if (node->is_scalar) {
+        return fail(ErrorKind::InvalidArgument, "form: '" + key + "' nests under a scalar");
+      }
+      if (seg.empty() && i > 0) {
+        if (!last) return fail(ErrorKind::InvalidArgument, "form: '[]' must be the last segment");
+        if (!node->children.empty()) {
+          return fail(ErrorKind::InvalidArgument, "form: '" + key + "' mixes '[]' with named keys");
+        }
+        node->is_append_array = true;
+        Node item;
+        item.is_scalar = true;
+        item.scalar = value;
+        node->appended.push_back(std::move(item));
+        node = nullptr;
+        break;
+      }
+      if (node->is_append_array) {
+        return fail(ErrorKind::InvalidArgument, "form: '" + key + "' mixes '[]' with named keys");
+      }
+      Node* next = node->child(seg);
+      if (last) {
+        if (next->is_scalar || !next->children.empty() || next->is_append_array) {
+          return fail(ErrorKind::InvalidArgument, "form: '" + key + "' given twice");
+        }
+        next->is_scalar = true;
+        next->scalar = value;
+      }
+      node = next;
+    }
+  }
+  FormParams out;
+  for (const auto& [k, n] : root.children) out.add(k, to_value(n));
+  return out;
+}
+
+}  // namespace till::sync
