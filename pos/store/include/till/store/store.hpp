@@ -1,0 +1,247 @@
+#pragma once
+// The durable store: one SQLite file per register holding sales, payment attempts, the outbox
+// the sync engine drains, processed webhook events, an attention list and an append-only audit
+// log. Committed means fsynced: WAL with synchronous=FULL, every write a BEGIN IMMEDIATE
+// transaction (see pos/store/README.md for the schema, pragmas and error mapping).
+//
+// Threading: a Store is a single SQLite connection and is NOT thread-safe. The writer lives on
+// the core thread (architecture.md); every call below must come from the thread that owns the
+// Store. Status readers open their own read-only Store in their own process or thread.
+//
+// Errors (every call returns them as values, never throws):
+//   ResourceExhausted  disk full / size quota reached: the write was rolled back, nothing lost
+//   Unavailable        I/O error, or the database is busy/locked: retry the same call later
+//   FailedPrecondition an illegal state transition, a duplicate key, a second writer, a schema
+//                      newer than this build, a token write without a data key
+//   NotFound           the record asked for does not exist
+//   DataLoss           the file failed its integrity check, or a sealed value does not decrypt
+//   InvalidArgument    a record is malformed (empty id, key or account)
+//   Internal           anything else SQLite reported (the message carries SQLite's text)
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "till/base/clock.hpp"
+#include "till/base/result.hpp"
+#include "till/pos/records.hpp"
+#include "till/pos/states.hpp"
+#include "till/store/data_key.hpp"
+
+namespace till::store {
+
+enum class OpenMode {
+  Writer,    // the one writer: takes the exclusive lock on <db>.lock, creates and migrates
+  ReadOnly,  // status readers: no lock, PRAGMA query_only, never migrates, never writes
+};
+
+enum class IntegrityCheck { Quick, Full };  // PRAGMA quick_check / integrity_check at open
+
+struct OpenOptions {
+  OpenMode mode = OpenMode::Writer;
+  std::chrono::milliseconds busy_timeout{5000};
+  IntegrityCheck integrity_check = IntegrityCheck::Quick;
+  // Seals offline payment tokens and outbox bodies (AES-256-GCM). Without it, writing an
+  // offline token (or an operation for an offline attempt) is refused.
+  std::optional<DataKey> data_key;
+  // PRAGMA max_page_count: a hard size quota. Reaching it behaves exactly like a full disk
+  // (ResourceExhausted, the write rolled back), which is how the tests exercise that path.
+  std::optional<std::int64_t> max_page_count;
+  // Writer only: put operations left in_flight by a crash back to pending (same key) at open.
+  bool recover_in_flight = true;
+};
+
+// Changes to an attempt. `state` may equal the current state (details only); otherwise the
+// change goes through pos::transition(). The account and the idempotency key never change.
+struct AttemptUpdate {
+  std::string attempt_id;
+  pos::AttemptState state = pos::AttemptState::Collecting;
+  std::optional<bool> offline;
+  std::optional<std::string> payment_method;  // sealed at rest when a data key is configured
+  std::optional<pos::CardDetails> card;
+  std::optional<std::string> payment_intent_id;
+  std::optional<std::string> decline_code;
+  std::optional<std::string> failure_message;
+};
+
+struct OperationOutcome {
+  std::string request_id;        // Stripe's Request-Id of the call that decided it
+  std::string stripe_object_id;  // pi_..., re_..., empty when none
+};
+
+struct OperationFailure {
+  std::string error;       // Error::describe(); never a secret
+  std::string request_id;  // may be empty (no response)
+  Timestamp next_attempt_at{};  // fail_operation only: when it is due again
+};
+
+// A webhook event as received (after signature verification). The payload itself is not kept;
+// its hash is, so a redelivery with a different body is noticed.
+struct WebhookEvent {
+  std::string id;       // evt_...: the dedupe key
+  std::string type;
+  std::string account;  // acct_... (Connect)
+  std::string payload_sha256;  // hex
+  Timestamp received_at{};
+  bool processed = false;
+  std::string result;   // what handling did ("updated attempt ...", "unknown sale", ...)
+  bool operator==(const WebhookEvent&) const = default;
+};
+enum class WebhookSeen { New, AlreadySeen };
+
+struct AuditEntry {
+  std::int64_t id = 0;  // assigned by the store
+  Timestamp at{};       // assigned by the store (clock) when left at epoch
+  std::string actor;    // "till-sync", "kiosk", a person's name
+  std::string action;   // "operation.retry", "attempt.state", ...
+  std::string subject;  // the record it is about (id)
+  std::string detail;
+  bool operator==(const AuditEntry&) const = default;
+};
+
+// A payment that needs a person: today, an offline payment declined when forwarded (money lost),
+// with the customer contact taken at sale time.
+struct AttentionItem {
+  std::int64_t id = 0;
+  std::string sale_id;
+  std::string attempt_id;
+  std::string reason;  // "declined_after_forward"
+  std::string customer_contact;
+  std::int64_t amount = 0;
+  std::string currency;
+  std::string decline_code;
+  Timestamp created_at{};
+  std::optional<Timestamp> resolved_at;
+  std::string resolution;
+  bool operator==(const AttentionItem&) const = default;
+};
+
+struct CurrencyTotal {
+  std::string currency;
+  std::int64_t count = 0;
+  std::int64_t amount = 0;  // minor units
+  Timestamp oldest{};
+  bool operator==(const CurrencyTotal&) const = default;
+};
+
+// What `till-sync status` shows. Lists carry no secrets: attempts without payment_method,
+// operations without body.
+struct StatusSnapshot {
+  std::map<pos::OutboxState, std::int64_t> operations;  // every state, zero included
+  std::map<pos::AttemptState, std::int64_t> attempts;   // every state, zero included
+  std::optional<Timestamp> oldest_unsent_created_at;    // pending / failed_retryable / in_flight
+  std::optional<std::chrono::milliseconds> oldest_unsent_age;  // clock.now() - the above
+  std::vector<CurrencyTotal> offline_stored;            // stored_offline attempts per currency
+  std::vector<pos::PaymentAttempt> in_doubt;
+  std::vector<pos::OutboxOperation> dead;
+  std::vector<AttentionItem> attention;                 // unresolved only
+};
+
+class Store;
+
+// The writes of one transaction. Only exists inside Store::write(); nothing is visible to other
+// connections, and nothing is durable, until the callback returns ok and COMMIT succeeds.
+class WriteTx {
+ public:
+  // Insert the sale with its lines and taxes, or rewrite a non-final sale (cart edited after
+  // tendering -> open -> tendering): lines and taxes are replaced, the state change is checked.
+  Status persist_sale(const pos::Sale& sale);
+  Status update_sale_state(std::string_view sale_id, pos::SaleState to);
+  // FailedPrecondition if the idempotency key or (sale, number) already exists.
+  Status create_attempt(const pos::PaymentAttempt& attempt);
+  // A move to declined_after_forward also puts the payment on the attention list.
+  Status update_attempt(const AttemptUpdate& update);
+  // Returns the new operation id. The operation's account must equal its attempt's.
+  Result<std::int64_t> enqueue_operation(const pos::OutboxOperation& op);
+  // -> done (from in_flight, or from dead when a person resolved it).
+  Status complete_operation(std::int64_t id, const OperationOutcome& outcome);
+  // in_flight -> failed_retryable, due again at failure.next_attempt_at.
+  Status fail_operation(std::int64_t id, const OperationFailure& failure);
+  // -> dead: needs a person. Never blocks other operations.
+  Status dead_operation(std::int64_t id, const OperationFailure& failure);
+  // dead -> pending with the same key, due now; audited with the actor and reason.
+  Status retry_operation(std::int64_t id, std::string_view actor, std::string_view reason);
+  Result<WebhookSeen> record_webhook_event(const WebhookEvent& event);
+  Status mark_webhook_processed(std::string_view event_id, std::string_view result);
+  Result<std::int64_t> append_audit(const AuditEntry& entry);
+  Status resolve_attention(std::int64_t id, std::string_view actor, std::string_view resolution);
+
+ private:
+  friend class Store;
+  explicit WriteTx(Store& store) : store_(store) {}
+  Store& store_;
+};
+
+class Store {
+ public:
+  // Opens (Writer: creates and migrates) the database at `path`. Fails with
+  // FailedPrecondition "database ... is in use by pid N" when another writer holds it,
+  // FailedPrecondition when the schema is newer than this build, DataLoss when the integrity
+  // check fails, NotFound (ReadOnly) when the file does not exist. Any thread; the Store then
+  // belongs to it.
+  static Result<Store> open(const std::string& path, const Clock& clock, OpenOptions options = {});
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  const std::string& path() const;
+  bool read_only() const;
+  int schema_version() const;  // after migrations
+
+  // Runs `fn` inside one BEGIN IMMEDIATE transaction: committed (and fsynced) when it returns
+  // ok, rolled back otherwise (or on any SQLite error). Returns fn's error, or the commit's.
+  // Calling write() (or a one-write convenience below) from inside fn is FailedPrecondition.
+  Status write(const std::function<Status(WriteTx&)>& fn);
+
+  // One-write conveniences: each is write() around the WriteTx call of the same name.
+  Status persist_sale(const pos::Sale& sale);
+  Status update_sale_state(std::string_view sale_id, pos::SaleState to);
+  Status create_attempt(const pos::PaymentAttempt& attempt);
+  Status update_attempt(const AttemptUpdate& update);
+  Result<std::int64_t> enqueue_operation(const pos::OutboxOperation& op);
+  Status complete_operation(std::int64_t id, const OperationOutcome& outcome);
+  Status fail_operation(std::int64_t id, const OperationFailure& failure);
+  Status dead_operation(std::int64_t id, const OperationFailure& failure);
+  Status retry_operation(std::int64_t id, std::string_view actor, std::string_view reason);
+  Result<WebhookSeen> record_webhook_event(const WebhookEvent& event);
+  Status mark_webhook_processed(std::string_view event_id, std::string_view result);
+  Result<std::int64_t> append_audit(const AuditEntry& entry);
+  Status resolve_attention(std::int64_t id, std::string_view actor, std::string_view resolution);
+
+  // pending / failed_retryable operations due at `now` (oldest due first) -> in_flight, attempts
+  // incremented, first_sent_at set on the first claim. Bodies are returned decrypted.
+  Result<std::vector<pos::OutboxOperation>> claim_due_operations(Timestamp now, int limit);
+  // in_flight -> pending (same key, due now). Returns how many. Done at open by default.
+  Result<int> recover_in_flight();
+
+  // Reads (both modes). Tokens and bodies are decrypted; FailedPrecondition when sealed and no
+  // data key is configured.
+  Result<pos::Sale> get_sale(std::string_view sale_id);
+  Result<pos::PaymentAttempt> get_attempt(std::string_view attempt_id);
+  Result<pos::PaymentAttempt> attempt_by_idempotency_key(std::string_view key);
+  Result<std::optional<pos::PaymentAttempt>> attempt_by_payment_intent(std::string_view pi_id);
+  Result<pos::OutboxOperation> get_operation(std::int64_t id);
+  Result<std::vector<pos::PaymentAttempt>> attempts_for_sale(std::string_view sale_id);
+  Result<std::vector<pos::OutboxOperation>> operations_for_sale(std::string_view sale_id);
+  // Sales created in [from, to), oldest first, with lines and taxes (for day reports).
+  Result<std::vector<pos::Sale>> sales_between(Timestamp from, Timestamp to);
+  Result<std::optional<WebhookEvent>> get_webhook_event(std::string_view event_id);
+  Result<std::vector<AuditEntry>> audit_entries(std::int64_t after_id = 0, int limit = 1000);
+  Result<std::vector<AttentionItem>> attention_items(bool include_resolved = false);
+  Result<StatusSnapshot> status();
+
+ private:
+  friend class WriteTx;
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace till::store
