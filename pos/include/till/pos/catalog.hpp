@@ -15,6 +15,8 @@
 
 namespace till::pos {
 
+inline constexpr std::int64_t kMaxRatePpm = 1'000'000;  // 100 %
+
 struct TaxClass {
   std::string code;           // "standard", "reduced": what SaleLine::tax_code records
   std::string name;           // "Sales tax 8.875%": what a receipt or settings screen shows

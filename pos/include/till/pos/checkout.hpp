@@ -140,6 +140,7 @@ struct Model {
   std::optional<std::string> active_attempt_id;  // the card attempt in progress / in question
   std::int64_t cash_tendered = 0;      // cash handed over for this sale (receipt)
   std::int64_t change_due = 0;         // cash to give back
+  std::string customer_contact;        // optional email/phone (asked for offline payments)
 
   ReaderStatus reader;
   OfflineStatus offline;
