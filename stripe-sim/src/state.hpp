@@ -1,0 +1,264 @@
+#pragma once
+// Internal: the simulator's books (accounts, PaymentIntents, charges, refunds, Terminal
+// objects, events, idempotency records) and the endpoint handlers. Guarded by Api::Impl::mutex.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+#include "till/base/random.hpp"
+#include "till/stripesim/api.hpp"
+#include "till/sync/form.hpp"
+
+namespace till::stripesim {
+
+using Json = nlohmann::json;
+
+// A Stripe error answer. `store` is false for errors that Stripe does not keep under an
+// idempotency key (parameter validation): the same key may then be retried.
+struct ApiError {
+  int status = 400;
+  std::string type = "invalid_request_error";
+  std::string code;
+  std::string decline_code;
+  std::string message;
+  std::string param;
+  bool store = false;
+  Json extra = Json::object();  // e.g. "payment_intent" on card errors
+};
+
+template <class T>
+using Out = tl::expected<T, ApiError>;
+
+inline tl::unexpected<ApiError> invalid(std::string message, std::string param = {},
+                                        std::string code = {}) {
+  ApiError e;
+  e.message = std::move(message);
+  e.param = std::move(param);
+  e.code = std::move(code);
+  return tl::unexpected<ApiError>(std::move(e));
+}
+// An error raised once the endpoint has started (state conflicts): stored under the key.
+inline tl::unexpected<ApiError> state_error(std::string message, std::string code,
+                                            int status = 400) {
+  ApiError e;
+  e.status = status;
+  e.message = std::move(message);
+  e.code = std::move(code);
+  e.store = true;
+  return tl::unexpected<ApiError>(std::move(e));
+}
+inline tl::unexpected<ApiError> missing(std::string what, std::string id, std::string param = {}) {
+  ApiError e;
+  e.status = 404;
+  e.code = "resource_missing";
+  e.message = "No such " + what + ": '" + id + "'";
+  e.param = std::move(param);
+  e.store = true;
+  return tl::unexpected<ApiError>(std::move(e));
+}
+
+// Decoded request params with the lookups the endpoints need.
+class Params {
+ public:
+  Params() = default;
+  explicit Params(sync::FlatParams flat) : flat_(std::move(flat)) {}
+  const sync::FlatParams& flat() const { return flat_; }
+  const std::string* get(std::string_view key) const;
+  bool has(std::string_view key) const { return get(key) != nullptr; }
+  // Top-level names ("metadata" for "metadata[a]").
+  std::set<std::string> top_level() const;
+  // Direct children of an object param: "metadata" -> {"sale_id": "s1"}; nested deeper keys
+  // are reported through `nested` so the caller can refuse them.
+  std::map<std::string, std::string> children(std::string_view name, bool* nested = nullptr) const;
+  // Values of an array param in index order: "expand[0]", "expand[1]" or "expand[]".
+  std::vector<std::string> array(std::string_view name) const;
+  // Sorted canonical form: what idempotency compares.
+  std::string fingerprint() const;
+
+ private:
+  sync::FlatParams flat_;
+};
+
+struct CardInfo {
+  std::string brand;  // visa, mastercard, amex, discover, interac
+  std::string last4;
+  std::string code;          // empty = approve; else card_declined, expired_card, ...
+  std::string decline_code;  // insufficient_funds, ...
+  bool interac = false;
+};
+
+struct PaymentIntent {
+  std::string id, account;
+  bool livemode = false;
+  std::int64_t amount = 0;
+  std::string currency;
+  std::string capture_method = "automatic";
+  std::string status = "requires_payment_method";
+  std::optional<std::int64_t> application_fee_amount;
+  std::map<std::string, std::string> metadata;
+  std::string description, statement_descriptor_suffix, receipt_email;
+  std::string payment_method;
+  std::vector<std::string> allowed_types{"card_present"};
+  std::int64_t amount_capturable = 0, amount_received = 0, tip = 0;
+  std::string latest_charge;
+  Json last_payment_error;  // null or object
+  std::optional<std::int64_t> canceled_at;
+  std::string cancellation_reason;
+  std::int64_t created = 0;
+  std::uint64_t seq = 0;
+  std::string client_secret;
+};
+
+struct Charge {
+  std::string id, account, payment_intent, currency, status, payment_method;
+  bool livemode = false;
+  std::int64_t amount = 0, amount_captured = 0, amount_refunded = 0;
+  bool captured = false;
+  std::optional<std::int64_t> application_fee_amount;
+  std::int64_t application_fee_refunded = 0;
+  CardInfo card;
+  std::string failure_code, failure_message;
+  std::vector<std::string> refunds;
+  std::int64_t created = 0;
+};
+
+struct Refund {
+  std::string id, account, charge, payment_intent, currency, reason, status = "succeeded";
+  bool livemode = false;
+  std::int64_t amount = 0, application_fee_refunded = 0;
+  std::map<std::string, std::string> metadata;
+  std::int64_t created = 0;
+  std::uint64_t seq = 0;
+};
+
+struct Location {
+  std::string id, account, display_name;
+  bool livemode = false;
+  Json address = Json::object();
+  std::map<std::string, std::string> metadata;
+  std::uint64_t seq = 0;
+};
+
+struct ReaderAction {
+  std::string type;                  // process_payment_intent, set_reader_display, refund_payment
+  std::string status;                // in_progress, succeeded, failed
+  std::string failure_code, failure_message;
+  Json detail = Json::object();      // the type-specific sub-object
+  std::string payment_intent;        // process / refund target
+  std::string charge;                // refund target
+  std::optional<std::int64_t> refund_amount;
+  bool refund_application_fee = false;
+  std::map<std::string, std::string> refund_metadata;
+  bool complete_soon = false;        // set_reader_display: finishes on the next deferred run
+};
+
+struct Reader {
+  std::string id, account, label, location, serial_number;
+  bool livemode = false;
+  std::string status = "online";
+  std::optional<ReaderAction> action;
+  std::map<std::string, std::string> metadata;
+  std::uint64_t seq = 0;
+};
+
+struct Event {
+  std::string id, account, type, request_id, idempotency_key;
+  bool livemode = false;
+  std::int64_t created = 0;
+  Json object;
+  std::uint64_t seq = 0;
+};
+
+struct IdempotencyRecord {
+  std::string method_path;
+  std::string fingerprint;
+  bool in_flight = true;
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string request_id;
+  Timestamp created{};
+};
+
+// Everything execute() needs about the request being run.
+struct Ctx {
+  std::string method, path;
+  std::vector<std::string> segments;  // path split on '/', without the leading "v1"
+  Params params;
+  std::string account;  // the account the request acts for (platform or connected)
+  bool connected = false;
+  bool livemode = false;
+  std::string api_key;
+  std::string api_version;
+  std::string request_id;
+  std::string idempotency_key;
+  std::string idem_scope;  // map key in Impl::idempotency, empty when the request has none
+  Transport transport = Transport::Answer;
+  bool server_error = false;  // injected 500 at execution start
+};
+
+struct Api::Impl {
+  explicit Impl(SimConfig c);
+
+  SimConfig config;
+  mutable std::mutex mutex;
+  mutable std::condition_variable in_flight_changed;
+  SeededRandom ids;     // object ids
+  SeededRandom faults;  // fault dice, separate so ids do not depend on fault draws
+  std::chrono::milliseconds clock_offset{0};
+  std::uint64_t request_count = 0;
+  std::uint64_t seq = 0;
+  std::uint64_t next_ticket = 1;
+  std::map<std::uint64_t, Ctx> tickets;
+  std::map<std::string, IdempotencyRecord> idempotency;  // scope -> record
+  std::map<std::string, std::pair<std::int64_t, int>> rate_windows;  // (acct,mode) -> (second, n)
+  std::set<std::string> accounts;  // connected accounts
+
+  std::map<std::string, PaymentIntent> payment_intents;
+  std::map<std::string, Charge> charges;
+  std::map<std::string, Refund> refunds;
+  std::map<std::string, Location> locations;
+  std::map<std::string, Reader> readers;
+  std::map<std::string, CardInfo> minted_methods;  // pm_ ids minted by present_payment_method
+  std::vector<Event> events;
+  std::deque<Delivery> outbox;
+  std::vector<DeliveryRecord> delivery_log;
+
+  Timestamp now() const;
+  std::int64_t unix_now() const;
+  std::string new_id(std::string_view prefix, std::size_t length = 24);
+
+  // Request pipeline (api.cpp).
+  Prepared prepare(const Request& request);
+  Response execute(std::uint64_t ticket);
+  Response control(const Request& request);
+  Response error_response(const ApiError& e, const std::string& request_id) const;
+  void finish_idempotency(const Ctx& ctx, const Response& response, bool store);
+
+  // Endpoints (endpoints.cpp). Success is the JSON body with status 200.
+  Out<Json> route(Ctx& ctx);
+  bool run_deferred();
+  void emit(const Ctx* ctx, const std::string& account, bool livemode, std::string type,
+            Json object);
+
+  // Rendering.
+  Json render(const PaymentIntent& pi, const std::vector<std::string>& expand = {}) const;
+  Json render(const Charge& ch) const;
+  Json render(const Refund& r) const;
+  Json render(const Location& l) const;
+  Json render(const Reader& r) const;
+  Json render(const Event& e) const;
+};
+
+}  // namespace till::stripesim
