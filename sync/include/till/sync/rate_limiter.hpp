@@ -1,0 +1,68 @@
+#pragma once
+// Client-side pacing of Stripe calls: a token bucket per account (the Stripe-Account a call is
+// made for, or the platform), shared by every request of the process, whose rate backs off
+// multiplicatively on a 429 `rate_limit` and creeps back up additively on success (AIMD), so a
+// backlog drains near the account's limit without a storm of 429s
+// (shared/design/stripe.md section 3).
+//
+// Thread-safe (one mutex); time comes from the injected Clock.
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "till/base/clock.hpp"
+
+namespace till::sync {
+
+struct RateLimiterConfig {
+  double rate_per_second = 20.0;  // the starting and maximum rate: below the account's limit
+  double burst = 5.0;             // tokens a quiet account may spend at once
+  double min_rate_per_second = 1.0;
+  double decrease_factor = 0.5;  // on 429 rate_limit
+  // One decrease per window: the requests already in flight when the first 429 came back
+  // also get 429s, and they say nothing new.
+  std::chrono::milliseconds decrease_window{1000};
+  // Additive increase: each success adds this / current rate, i.e. about +1 req/s per second
+  // of traffic at full pace (TCP congestion-avoidance style).
+  double increase_per_second_of_success = 1.0;
+
+  // Defaults for a key: live keys (sk_live_, rk_live_) pace at 80/s under Stripe's 100/s; test
+  // keys at 20/s under 25/s.
+  static RateLimiterConfig for_key(std::string_view api_key);
+};
+
+class RateLimiter {
+ public:
+  RateLimiter(RateLimiterConfig config, const Clock& clock);
+
+  // Takes one token for `account` and says how long to wait before sending (zero when a token
+  // was available). The token is reserved at once, so concurrent callers queue up fairly.
+  std::chrono::milliseconds reserve(std::string_view account);
+  // Feedback from responses.
+  void on_success(std::string_view account);
+  void on_rate_limited(std::string_view account);
+
+  double current_rate(std::string_view account) const;
+  const RateLimiterConfig& config() const noexcept { return config_; }
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    double rate = 0;
+    Timestamp last_refill{};
+    Timestamp last_decrease{};
+    bool decreased_once = false;
+  };
+  Bucket& bucket(std::string_view account);  // requires mutex_
+  void refill(Bucket& b, Timestamp now) const;
+
+  RateLimiterConfig config_;
+  const Clock& clock_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Bucket, std::less<>> buckets_;
+};
+
+}  // namespace till::sync

@@ -1,0 +1,78 @@
+#include "till/sync/rate_limiter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace till::sync {
+
+RateLimiterConfig RateLimiterConfig::for_key(std::string_view api_key) {
+  RateLimiterConfig c;
+  const bool live = api_key.rfind("sk_live_", 0) == 0 || api_key.rfind("rk_live_", 0) == 0;
+  c.rate_per_second = live ? 80.0 : 20.0;
+  c.burst = live ? 20.0 : 5.0;
+  return c;
+}
+
+RateLimiter::RateLimiter(RateLimiterConfig config, const Clock& clock) : config_(config), clock_(clock) {
+  config_.rate_per_second = std::max(config_.rate_per_second, 0.001);
+  config_.min_rate_per_second = std::clamp(config_.min_rate_per_second, 0.001, config_.rate_per_second);
+  config_.burst = std::max(config_.burst, 1.0);
+}
+
+RateLimiter::Bucket& RateLimiter::bucket(std::string_view account) {
+  auto it = buckets_.find(account);
+  if (it == buckets_.end()) {
+    Bucket b;
+    b.tokens = config_.burst;
+    b.rate = config_.rate_per_second;
+    b.last_refill = clock_.now();
+    it = buckets_.emplace(std::string(account), b).first;
+  }
+  return it->second;
+}
+
+void RateLimiter::refill(Bucket& b, Timestamp now) const {
+  if (now <= b.last_refill) return;
+  const double seconds = std::chrono::duration<double>(now - b.last_refill).count();
+  b.tokens = std::min(config_.burst, b.tokens + seconds * b.rate);
+  b.last_refill = now;
+}
+
+std::chrono::milliseconds RateLimiter::reserve(std::string_view account) {
+  std::lock_guard lock(mutex_);
+  auto& b = bucket(account);
+  refill(b, clock_.now());
+  b.tokens -= 1.0;
+  if (b.tokens >= 0) return std::chrono::milliseconds{0};
+  // A debt of d tokens is repaid after d / rate seconds.
+  const double wait_ms = std::ceil(-b.tokens / b.rate * 1000.0);
+  return std::chrono::milliseconds{static_cast<std::int64_t>(wait_ms)};
+}
+
+void RateLimiter::on_success(std::string_view account) {
+  std::lock_guard lock(mutex_);
+  auto& b = bucket(account);
+  refill(b, clock_.now());
+  b.rate = std::min(config_.rate_per_second, b.rate + config_.increase_per_second_of_success / b.rate);
+}
+
+void RateLimiter::on_rate_limited(std::string_view account) {
+  std::lock_guard lock(mutex_);
+  auto& b = bucket(account);
+  const auto now = clock_.now();
+  refill(b, now);
+  if (b.decreased_once && now - b.last_decrease < config_.decrease_window) return;
+  b.rate = std::max(config_.min_rate_per_second, b.rate * config_.decrease_factor);
+  // Stop spending the burst too: the server just said we are over.
+  b.tokens = std::min(b.tokens, 0.0);
+  b.last_decrease = now;
+  b.decreased_once = true;
+}
+
+double RateLimiter::current_rate(std::string_view account) const {
+  std::lock_guard lock(mutex_);
+  auto it = buckets_.find(account);
+  return it == buckets_.end() ? config_.rate_per_second : it->second.rate;
+}
+
+}  // namespace till::sync
