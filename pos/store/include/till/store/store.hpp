@@ -49,10 +49,10 @@ struct OpenOptions {
   IntegrityCheck integrity_check = IntegrityCheck::Quick;
   // Seals offline payment tokens and outbox bodies (AES-256-GCM). Without it, writing an
   // offline token (or an operation for an offline attempt) is refused.
-  std::optional<DataKey> data_key;
+  std::optional<DataKey> data_key{};
   // PRAGMA max_page_count: a hard size quota. Reaching it behaves exactly like a full disk
   // (ResourceExhausted, the write rolled back), which is how the tests exercise that path.
-  std::optional<std::int64_t> max_page_count;
+  std::optional<std::int64_t> max_page_count{};
   // Writer only: put operations left in_flight by a crash back to pending (same key) at open.
   bool recover_in_flight = true;
 };
@@ -60,14 +60,14 @@ struct OpenOptions {
 // Changes to an attempt. `state` may equal the current state (details only); otherwise the
 // change goes through pos::transition(). The account and the idempotency key never change.
 struct AttemptUpdate {
-  std::string attempt_id;
+  std::string attempt_id{};
   pos::AttemptState state = pos::AttemptState::Collecting;
-  std::optional<bool> offline;
-  std::optional<std::string> payment_method;  // sealed at rest when a data key is configured
-  std::optional<pos::CardDetails> card;
-  std::optional<std::string> payment_intent_id;
-  std::optional<std::string> decline_code;
-  std::optional<std::string> failure_message;
+  std::optional<bool> offline{};
+  std::optional<std::string> payment_method{};  // sealed at rest when a data key is configured
+  std::optional<pos::CardDetails> card{};
+  std::optional<std::string> payment_intent_id{};
+  std::optional<std::string> decline_code{};
+  std::optional<std::string> failure_message{};
 };
 
 struct OperationOutcome {
