@@ -29,6 +29,15 @@ void apply_style(float scale) {
   style.ScaleAllSizes(scale);
 }
 
+template <std::size_t N>
+std::string first_existing(const std::string_view (&candidates)[N]) {
+  for (std::string_view candidate : candidates) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(candidate, ec)) return std::string(candidate);
+  }
+  return {};
+}
+
 }  // namespace
 
 Fonts configure_current_context(const DisplayConfig& config) {
@@ -39,20 +48,15 @@ Fonts configure_current_context(const DisplayConfig& config) {
   apply_style(scale);
 
   std::string path = config.font_path;
-  if (path.empty()) {
-    for (std::string_view candidate : kDefaultFontPaths) {
-      std::error_code ec;
-      if (std::filesystem::exists(candidate, ec)) {
-        path = std::string(candidate);
-        break;
-      }
-    }
-  }
+  if (path.empty()) path = first_existing(kDefaultFontPaths);
+  const std::string mono_path = first_existing(kDefaultMonoFontPaths);
   Fonts fonts;
   std::error_code ec;
   if (!path.empty() && std::filesystem::is_regular_file(path, ec)) {
     fonts.body = io.Fonts->AddFontFromFileTTF(path.c_str(), kBodyPx * scale);
     fonts.large = io.Fonts->AddFontFromFileTTF(path.c_str(), kLargePx * scale);
+    if (!mono_path.empty()) fonts.mono = io.Fonts->AddFontFromFileTTF(mono_path.c_str(), kBodyPx * scale);
+    if (fonts.mono == nullptr) fonts.mono = fonts.body;
   }
   if (fonts.body == nullptr || fonts.large == nullptr) {
     // ImGui's built-in bitmap font is 13 px; scale it up rather than refuse to start.
@@ -62,6 +66,7 @@ Fonts configure_current_context(const DisplayConfig& config) {
     fonts.body = io.Fonts->AddFontDefault(&cfg);
     cfg.SizePixels = 13.0f * std::max(1.0f, std::round(kLargePx * scale / 13.0f));
     fonts.large = io.Fonts->AddFontDefault(&cfg);
+    fonts.mono = fonts.body;  // the built-in font is monospaced already
   }
   io.FontDefault = fonts.body;
   return fonts;
@@ -149,11 +154,12 @@ bool Window::should_close() const { return glfwWindowShouldClose(impl_->window) 
 
 void Window::request_close() { glfwSetWindowShouldClose(impl_->window, GLFW_TRUE); }
 
-void Window::begin_frame() {
+void Window::begin_frame(void (*inject)(ImGuiIO&, void*), void* user) {
   ImGui::SetCurrentContext(impl_->context);
   glfwPollEvents();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
+  if (inject != nullptr) inject(ImGui::GetIO(), user);
   ImGui::NewFrame();
 }
 

@@ -23,16 +23,22 @@ struct DisplayConfig {
   std::string title = "Till";
 };
 
-// Fonts shared by every view. `large` is for totals and payment prompts.
+// Fonts shared by every view. `large` is for totals and payment prompts, `mono` for receipts
+// (42-column text that must line up).
 struct Fonts {
   ImFont* body = nullptr;
   ImFont* large = nullptr;
+  ImFont* mono = nullptr;
 };
 
 // Where the kiosk looks for a TrueType font when none is configured (fonts-dejavu-core).
 inline constexpr std::string_view kDefaultFontPaths[] = {
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+};
+inline constexpr std::string_view kDefaultMonoFontPaths[] = {
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
 };
 
 // Applies the kiosk style, disables imgui.ini and loads the fonts into the CURRENT context's atlas
@@ -75,8 +81,10 @@ class Window {
 
   bool should_close() const;
   void request_close();
-  // Polls events and starts an ImGui frame.
-  void begin_frame();
+  // Polls events and starts an ImGui frame. `inject` (may be empty) runs after the GLFW backend
+  // has written the real mouse state and before ImGui::NewFrame: the script hook uses it to
+  // click like a finger would.
+  void begin_frame(void (*inject)(ImGuiIO&, void*) = nullptr, void* user = nullptr);
   // Renders the frame. With a non-empty path, also saves what was rendered as a PNG (read back
   // before the buffer swap); fails with Unavailable when the file cannot be written.
   Status end_frame(std::string_view screenshot_png = {});
