@@ -1,0 +1,715 @@
+// The checkout reducer: every flow of issue 6 with its effects compared exactly.
+#include "till/pos/checkout.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "till/base/random.hpp"
+
+using namespace till;
+using namespace till::pos;
+using namespace std::chrono_literals;
+
+namespace {
+
+const Timestamp kT0 = from_unix_ms(1'790'000'000'000);
+
+Catalog test_catalog() {
+  auto c = Catalog::create(Currency::of("usd"),
+                           {{"standard", "Sales tax 8.875%", 88'750}, {"reduced", "Food 2.25%", 22'500}},
+                           {{"coffee", "Coffee"}, {"bakery", "Bakery"}},
+                           {{"latte", "Latte", "COF-1", "2000000000011", 450, "standard", "coffee", false},
+                            {"croissant", "Croissant", "BAK-1", "2000000000028", 325, "reduced", "bakery", false},
+                            {"beans", "Beans 340g", "SHP-1", "2000000000035", 16000, "reduced", "bakery", false}});
+  REQUIRE(c);
+  return *c;
+}
+
+CardDetails visa() {
+  CardDetails c;
+  c.brand = "visa";
+  c.last4 = "4242";
+  c.exp_month_year = "12/28";
+  c.read_method = "contact_emv";
+  c.application_id = "A0000000031010";
+  c.application_label = "VISA CREDIT";
+  c.terminal_verification_results = "0000008000";
+  c.cardholder_verification = "offline_pin";
+  return c;
+}
+
+struct Till {
+  Catalog catalog = test_catalog();
+  SeededRandom random{2026};
+  Context ctx{.now = kT0,
+              .random = random,
+              .register_id = "reg-1",
+              .account_id = "acct_1Till",
+              .currency = Currency::of("usd"),
+              .catalog = catalog,
+              .risk = RiskConfig::safe_defaults(),
+              .merchant = Merchant{"Harbour Street Coffee", {"12 Harbour Street"}, ""},
+              .manager_pin = "2468",
+              .application_fee_ppm = 0};
+  Model m;
+
+  Till() { dispatch(ReaderStatusChanged{true, "Simulated reader", ""}); }
+
+  std::vector<Effect> dispatch(const Action& a) {
+    Update u = update(m, a, ctx);
+    m = std::move(u.model);
+    return std::move(u.effects);
+  }
+
+  // The next n ids the reducer will draw, without disturbing its generator.
+  std::vector<std::string> next_ids(int n) const {
+    SeededRandom copy = random;
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) out.push_back(new_uuid_v4(copy));
+    return out;
+  }
+
+  // Two lattes and a croissant: 900 + 80 tax, 325 + 7 tax (325 x 0.0225 = 7.3125 -> 7): 13.12.
+  void ring_up() {
+    dispatch(AddProduct{"latte", 2});
+    dispatch(AddProduct{"croissant"});
+    REQUIRE(m.totals.total == 1312);
+  }
+
+  const PaymentAttempt& attempt(std::size_t i) const { return m.attempts.at(i); }
+};
+
+std::string body_for(const PaymentAttempt& a, const std::string& pm, int number) {
+  return "amount=" + std::to_string(a.amount) + "&currency=usd&payment_method=" + pm +
+         "&confirm=true&capture_method=automatic&allowed_payment_method_types[0]=card_present"
+         "&metadata[sale_id]=" +
+         a.sale_id + "&metadata[register_id]=reg-1&metadata[attempt]=" + std::to_string(number);
+}
+
+OutboxOperation pi_operation(const PaymentAttempt& a, const std::string& pm, Timestamp at) {
+  OutboxOperation op;
+  op.kind = OperationKind::CreatePaymentIntent;
+  op.sale_id = a.sale_id;
+  op.attempt_id = a.id;
+  op.account_id = "acct_1Till";
+  op.path = "/v1/payment_intents";
+  op.body = body_for(a, pm, a.number);
+  op.idempotency_key = a.idempotency_key;
+  op.next_attempt_at = at;
+  op.created_at = at;
+  op.updated_at = at;
+  return op;
+}
+
+template <class T>
+std::size_t count_of(const std::vector<Effect>& effects) {
+  return static_cast<std::size_t>(
+      std::count_if(effects.begin(), effects.end(), [](const Effect& e) { return std::holds_alternative<T>(e); }));
+}
+
+}  // namespace
+
+TEST_CASE("ringing up keeps totals current and emits no effects") {
+  Till t;
+  CHECK(t.dispatch(AddProduct{"latte"}).empty());
+  CHECK(t.dispatch(AddProduct{"latte"}).empty());  // same product, no discount: one line, qty 2
+  REQUIRE(t.m.cart.lines.size() == 1);
+  CHECK(t.m.cart.lines[0].quantity == 2);
+  CHECK(t.dispatch(ScanBarcode{"2000000000028\r\n"}).empty());  // wedge scanner adds Enter
+  REQUIRE(t.m.cart.lines.size() == 2);
+  CHECK(t.m.cart.lines[1].product_id == "croissant");
+  CHECK(t.m.totals.total == 1312);
+  CHECK(t.m.screen == Screen::Sell);
+
+  t.dispatch(SetQuantity{0, 3});  // 1350 + 119.8125 -> 120 tax
+  CHECK(t.m.totals.lines[0].gross == 1470);
+  t.dispatch(SetLineDiscount{0, Discount::percent_ppm(100'000)});  // 135 off: 1215 + 107.83 -> 108
+  CHECK(t.m.totals.lines[0].gross == 1323);
+  t.dispatch(SetCartDiscount{Discount::amount(100)});
+  CHECK(t.m.totals.discount_total == 235);
+  t.dispatch(SetTip{150});
+  CHECK(t.m.totals.tip == 150);
+  t.dispatch(RemoveLine{1});
+  REQUIRE(t.m.cart.lines.size() == 1);
+  // Removing the last line also drops the cart discount, which has nothing left to apply to.
+  t.dispatch(RemoveLine{0});
+  CHECK(t.m.cart.cart_discount == Discount::none());
+  CHECK(t.m.totals.total == 150);  // the tip stays until changed
+}
+
+TEST_CASE("invalid cart actions are rejected with a reason and change nothing else") {
+  Till t;
+  t.ring_up();
+  const Model before = t.m;
+  auto rejected = [&](const Action& a, const std::string& text) {
+    CHECK(t.dispatch(a).empty());
+    CHECK(t.m.notice == Notice{NoticeLevel::Warning, text});
+    Model expected = before;
+    expected.notice = t.m.notice;
+    CHECK(t.m == expected);
+  };
+  rejected(AddProduct{"tea"}, "Unknown product 'tea'");
+  rejected(ScanBarcode{"999"}, "No product with barcode 999");
+  rejected(SetQuantity{5, 1}, "No such line in the cart");
+  rejected(SetQuantity{0, 0}, "Quantity must be at least 1 (remove the line instead)");
+  rejected(SetLineDiscount{1, Discount::amount(326)}, "line 2 (Croissant): discount is larger than the amount it applies to");
+  rejected(SetCartDiscount{Discount::percent_ppm(2'000'000)}, "cart: discount percent must be between 0 and 100");
+  rejected(SetTip{-1}, "Tip must not be negative");
+  rejected(RetryWithAnotherCard{}, "Nothing to retry: no declined or failed payment");
+  rejected(CancelPayment{}, "No card payment in progress");
+  rejected(NewSale{}, "Finish or void the current sale first");
+}
+
+TEST_CASE("charge persists the sale first, then creates the keyed attempt, then starts collecting") {
+  Till t;
+  t.ring_up();
+  const auto ids = t.next_ids(3);  // sale id, attempt id, idempotency key
+  const auto effects = t.dispatch(Charge{});
+
+  Sale sale;
+  sale.id = ids[0];
+  sale.register_id = "reg-1";
+  sale.account_id = "acct_1Till";
+  sale.currency = "usd";
+  sale.state = SaleState::Tendering;
+  apply_totals(sale, t.m.totals);
+  sale.created_at = kT0;
+  sale.updated_at = kT0;
+  PaymentAttempt a;
+  a.id = ids[1];
+  a.sale_id = ids[0];
+  a.number = 1;
+  a.tender = TenderKind::Card;
+  a.state = AttemptState::Collecting;
+  a.amount = 1312;
+  a.currency = "usd";
+  a.account_id = "acct_1Till";
+  a.idempotency_key = ids[2];
+  a.created_at = kT0;
+  a.updated_at = kT0;
+
+  const std::vector<Effect> expected = {PersistSale{sale}, CreateAttempt{a}, StartCollect{a.id, 1312, "usd", true}};
+  CHECK(effects == expected);
+  CHECK(sale.total == 1312);
+  CHECK(sale.lines.size() == 2);
+  CHECK(t.m.phase == PaymentPhase::Collecting);
+  CHECK(t.m.screen == Screen::Payment);
+  CHECK(t.m.active_attempt_id == a.id);
+  CHECK(t.m.sale == sale);
+}
+
+TEST_CASE("charging twice, cash or cart edits during collection are rejected (lesson 15)") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const Model collecting = t.m;
+  for (const Action& a : std::vector<Action>{Charge{}, PayCash{2000}, AddProduct{"latte"}, RemoveLine{0}, SetTip{100},
+                                              VoidSale{}, RetryWithAnotherCard{}}) {
+    CHECK(t.dispatch(a).empty());
+    CHECK(t.m.phase == PaymentPhase::Collecting);
+    CHECK(t.m.attempts == collecting.attempts);
+    CHECK(t.m.cart == collecting.cart);
+  }
+  CHECK(t.m.notice.text == "Nothing to retry: no declined or failed payment");
+  t.dispatch(Charge{});
+  CHECK(t.m.notice.text == "A card payment is already in progress");
+}
+
+TEST_CASE("charge is refused without a reader or with an empty cart") {
+  Till t;
+  CHECK(t.dispatch(Charge{}).empty());
+  CHECK(t.m.notice.text == "The cart is empty");
+  t.ring_up();
+  t.dispatch(ReaderStatusChanged{false, "", ""});
+  CHECK(t.dispatch(Charge{}).empty());
+  CHECK(t.m.notice.text == "No card reader connected");
+  CHECK_FALSE(t.m.sale);
+}
+
+TEST_CASE("an approved card payment is submitted with its key, marks the sale paid and prints the receipt") {
+  Till t;
+  t.ctx.application_fee_ppm = 10'000;  // 1 %: 13.12 -> 0.1312 -> 13
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(ReaderPrompt{t.attempt(0).id, ReaderPromptKind::PresentCard, "Present card"});
+  CHECK(t.m.reader.prompt_text == "Present card");
+
+  t.ctx.now = kT0 + 5s;
+  const auto submitted = t.dispatch(CardCollected{t.attempt(0).id, "pm_card_visa", visa(), false});
+  PaymentAttempt a = t.attempt(0);
+  CHECK(a.state == AttemptState::Submitting);
+  OutboxOperation op = pi_operation(a, "pm_card_visa", kT0 + 5s);
+  op.body = "amount=1312&currency=usd&payment_method=pm_card_visa&confirm=true&capture_method=automatic"
+            "&allowed_payment_method_types[0]=card_present&application_fee_amount=13&metadata[sale_id]=" +
+            a.sale_id + "&metadata[register_id]=reg-1&metadata[attempt]=1";
+  CHECK(submitted == std::vector<Effect>{UpdateAttempt{a}, EnqueueOperation{op}});
+  CHECK(t.m.phase == PaymentPhase::Authorizing);
+
+  t.ctx.now = kT0 + 7s;
+  CardDetails auth;
+  auth.authorization_code = "123456";
+  const auto approved = t.dispatch(PaymentApproved{a.id, "pi_123", auth});
+  a.state = AttemptState::Approved;
+  a.payment_intent_id = "pi_123";
+  a.card.authorization_code = "123456";
+  a.updated_at = kT0 + 7s;
+  Sale paid = *t.m.sale;
+  CHECK(paid.state == SaleState::Paid);
+  const std::string receipt = render_receipt(ReceiptInput{t.ctx.merchant, paid, {a}, 0, 0});
+  CHECK(approved == std::vector<Effect>{UpdateAttempt{a}, UpdateSaleState{paid.id, SaleState::Paid, kT0 + 7s},
+                                        PrintReceipt{receipt}});
+  CHECK_THAT(receipt, Catch::Contains("AUTH CODE 123456"));
+  CHECK(t.m.screen == Screen::Receipt);
+  CHECK(t.m.last_receipt == receipt);
+  CHECK(t.m.phase == PaymentPhase::None);
+  // A repeated approval (webhook + poll) changes nothing.
+  const Model done = t.m;
+  CHECK(t.dispatch(PaymentApproved{a.id, "pi_123", auth}).empty());
+  CHECK(t.m == done);
+
+  CHECK(t.dispatch(NewSale{}).empty());
+  CHECK(t.m.screen == Screen::Sell);
+  CHECK(t.m.cart.lines.empty());
+  CHECK_FALSE(t.m.sale);
+  CHECK(t.m.reader.connected);
+}
+
+TEST_CASE("a decline shows an actionable reason and a declined receipt, and a retry is a new attempt with a new key") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(CardCollected{t.attempt(0).id, "pm_1", visa(), false});
+  const auto declined = t.dispatch(PaymentDeclined{t.attempt(0).id, "insufficient_funds", "Your card has insufficient funds.", "pi_1"});
+  PaymentAttempt a = t.attempt(0);
+  CHECK(a.state == AttemptState::Declined);
+  CHECK(a.decline_code == "insufficient_funds");
+  const std::string receipt = render_receipt(ReceiptInput{t.ctx.merchant, *t.m.sale, {a}, 0, 0});
+  CHECK(declined == std::vector<Effect>{UpdateAttempt{a}, PrintReceipt{receipt}});
+  CHECK_THAT(receipt, Catch::Contains("DECLINED insufficient_funds"));
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Declined: Insufficient funds: ask for another card or another way to pay"});
+  CHECK(t.m.phase == PaymentPhase::Declined);
+  CHECK(t.m.sale->state == SaleState::Tendering);  // still owed
+
+  const auto ids = t.next_ids(2);
+  const auto retry = t.dispatch(RetryWithAnotherCard{});
+  REQUIRE(t.m.attempts.size() == 2);
+  const PaymentAttempt b = t.attempt(1);  // a copy: dispatch replaces the model
+  CHECK(b.id == ids[0]);
+  CHECK(b.idempotency_key == ids[1]);
+  CHECK(b.idempotency_key != a.idempotency_key);
+  CHECK(b.number == 2);
+  // The sale is already on disk: no second PersistSale.
+  CHECK(retry == std::vector<Effect>{CreateAttempt{b}, StartCollect{b.id, 1312, "usd", true}});
+
+  t.dispatch(CardCollected{b.id, "pm_2", visa(), false});
+  const auto approved = t.dispatch(PaymentApproved{b.id, "pi_2", {}});
+  CHECK(count_of<UpdateSaleState>(approved) == 1);
+  CHECK(count_of<PrintReceipt>(approved) == 1);
+  CHECK(t.m.sale->state == SaleState::Paid);
+  CHECK(amount_paid(t.m) == 1312);  // the declined attempt counts for nothing
+}
+
+TEST_CASE("a reader disconnect mid-payment goes in doubt, blocks every retry, and resolves approved with no second charge") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  const std::string key = t.attempt(0).idempotency_key;
+  t.ctx.now = kT0 + 3s;
+  const auto dropped = t.dispatch(ReaderStatusChanged{false, "Simulated reader", "disconnected"});
+  PaymentAttempt a = t.attempt(0);
+  CHECK(a.state == AttemptState::InDoubt);
+  CHECK(dropped == std::vector<Effect>{UpdateAttempt{a}, ResolveInDoubt{id}});
+  CHECK(t.m.phase == PaymentPhase::InDoubt);
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Outcome unknown: checking, do not retry"});
+
+  // Nothing a cashier presses may start another charge, take cash, or abandon the sale.
+  t.dispatch(ReaderStatusChanged{true, "Simulated reader", ""});
+  for (const Action& act : std::vector<Action>{RetryWithAnotherCard{}, Charge{}, PayCash{5000}, CancelPayment{},
+                                                VoidSale{}, NewSale{}, AddProduct{"latte"}}) {
+    CHECK(t.dispatch(act).empty());
+    CHECK(t.m.notice.text == kInDoubtText);
+    CHECK(t.m.attempts.size() == 1);
+    CHECK(t.m.phase == PaymentPhase::InDoubt);
+  }
+  // A late duplicate report changes nothing either.
+  CHECK(t.dispatch(PaymentOutcomeUnknown{id, "timeout"}).empty());
+
+  t.ctx.now = kT0 + 9s;
+  CardDetails card = visa();
+  card.authorization_code = "A1B2C3";
+  const auto resolved = t.dispatch(InDoubtResolved{id, true, "pi_late", "", "", card});
+  REQUIRE(t.m.attempts.size() == 1);
+  a = t.attempt(0);
+  CHECK(a.state == AttemptState::Approved);
+  CHECK(a.idempotency_key == key);
+  CHECK(a.payment_intent_id == "pi_late");
+  CHECK(count_of<StartCollect>(resolved) == 0);
+  CHECK(count_of<CreateAttempt>(resolved) == 0);
+  CHECK(count_of<EnqueueOperation>(resolved) == 0);
+  const std::string receipt = render_receipt(ReceiptInput{t.ctx.merchant, *t.m.sale, {a}, 0, 0});
+  CHECK(resolved == std::vector<Effect>{UpdateAttempt{a}, UpdateSaleState{a.sale_id, SaleState::Paid, kT0 + 9s},
+                                        PrintReceipt{receipt}});
+  CHECK(t.m.screen == Screen::Receipt);
+  CHECK(amount_paid(t.m) == 1312);
+}
+
+TEST_CASE("a timeout while authorizing goes in doubt; resolved declined, a new card may be tried") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  t.dispatch(CardCollected{id, "pm_1", visa(), false});
+  const auto unknown = t.dispatch(PaymentOutcomeUnknown{id, "timeout after 80 s"});
+  CHECK(unknown == std::vector<Effect>{UpdateAttempt{t.attempt(0)}, ResolveInDoubt{id}});
+  CHECK(t.attempt(0).failure_message == "timeout after 80 s");
+  CHECK(t.dispatch(RetryWithAnotherCard{}).empty());
+  // Never shown as a decline while unknown (lesson 2).
+  CHECK(t.m.notice.text.find("Declined") == std::string::npos);
+
+  const auto resolved = t.dispatch(InDoubtResolved{id, false, "pi_9", "generic_decline", "Your card was declined.", {}});
+  CHECK(t.attempt(0).state == AttemptState::Declined);
+  CHECK(count_of<PrintReceipt>(resolved) == 1);
+  CHECK(t.m.phase == PaymentPhase::Declined);
+  const auto retry = t.dispatch(RetryWithAnotherCard{});
+  REQUIRE(t.m.attempts.size() == 2);
+  CHECK(count_of<StartCollect>(retry) == 1);
+  CHECK(t.attempt(1).idempotency_key != t.attempt(0).idempotency_key);
+}
+
+TEST_CASE("cancel while collecting asks the reader, and its confirmation reopens the cart") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  CHECK(t.dispatch(CancelPayment{}) == std::vector<Effect>{CancelCollect{id}});
+  CHECK(t.m.phase == PaymentPhase::Canceling);
+  CHECK(t.dispatch(CancelPayment{}).empty());
+  t.ctx.now = kT0 + 2s;
+  const auto canceled = t.dispatch(CollectCanceled{id});
+  PaymentAttempt a = t.attempt(0);
+  CHECK(a.state == AttemptState::Canceled);
+  CHECK(canceled == std::vector<Effect>{UpdateAttempt{a}, UpdateSaleState{a.sale_id, SaleState::Open, kT0 + 2s}});
+  CHECK(t.m.phase == PaymentPhase::None);
+  CHECK(t.m.screen == Screen::Sell);
+  CHECK(t.m.notice.text == "Payment canceled: nothing was charged");
+
+  // The cart can change again; the next charge re-persists the same sale with the new lines.
+  t.dispatch(AddProduct{"beans"});
+  const auto ids = t.next_ids(2);
+  const auto again = t.dispatch(Charge{});
+  REQUIRE(again.size() == 3);
+  const Sale& s = std::get<PersistSale>(again[0]).sale;
+  CHECK(s.id == a.sale_id);
+  CHECK(s.lines.size() == 3);
+  CHECK(s.state == SaleState::Tendering);
+  CHECK(std::get<CreateAttempt>(again[1]).attempt.id == ids[0]);
+  CHECK(std::get<CreateAttempt>(again[1]).attempt.number == 2);
+}
+
+TEST_CASE("a card read that races a cancel is still authorized, and cancel is refused once authorizing") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  t.dispatch(CancelPayment{});
+  const auto fx = t.dispatch(CardCollected{id, "pm_1", visa(), false});
+  CHECK(count_of<EnqueueOperation>(fx) == 1);
+  CHECK(t.m.phase == PaymentPhase::Authorizing);
+  CHECK(t.dispatch(CancelPayment{}).empty());
+  CHECK(t.m.notice.text == "Cannot cancel: the card is being authorized");
+}
+
+TEST_CASE("a reader failure before the card is read is safe to retry") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  const auto failed = t.dispatch(CollectFailed{id, "card removed too early"});
+  CHECK(t.attempt(0).state == AttemptState::Canceled);
+  CHECK(failed == std::vector<Effect>{UpdateAttempt{t.attempt(0)}});
+  CHECK(t.m.phase == PaymentPhase::Failed);
+  CHECK(t.m.notice.text == "Reader: card removed too early. Nothing was charged: try again or pay another way");
+  CHECK(count_of<StartCollect>(t.dispatch(RetryWithAnotherCard{})) == 1);
+}
+
+TEST_CASE("stale reader events for another attempt change nothing") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const Model before = t.m;
+  CHECK(t.dispatch(CardCollected{"att_other", "pm_x", visa(), false}).empty());
+  CHECK(t.dispatch(CollectCanceled{"att_other"}).empty());
+  CHECK(t.dispatch(ReaderPrompt{"att_other", ReaderPromptKind::RemoveCard, "Remove card"}).empty());
+  Model expected = before;
+  expected.notice = t.m.notice;
+  CHECK(t.m == expected);
+  // An outcome for an attempt this register no longer holds is surfaced for staff.
+  CHECK(t.dispatch(PaymentApproved{"att_gone", "pi_x", {}}).empty());
+  CHECK(t.m.notice.text == "An earlier payment (attempt att_gone) was approved: see the back office");
+}
+
+TEST_CASE("offline: a payment within the caps is stored, queued with its key and receipted OFFLINE") {
+  Till t;
+  t.dispatch(ConnectivityChanged{false});
+  t.ring_up();
+  const auto charge = t.dispatch(Charge{});
+  CHECK(std::get<StartCollect>(charge.at(2)).offline_allowed);
+  const std::string id = t.attempt(0).id;
+  t.ctx.now = kT0 + 4s;
+  const auto stored = t.dispatch(PaymentStoredOffline{id, "pm_offline_1", visa(), false});
+  PaymentAttempt a = t.attempt(0);
+  CHECK(a.state == AttemptState::StoredOffline);
+  CHECK(a.offline);
+  const Sale& sale = *t.m.sale;
+  const std::string receipt = render_receipt(ReceiptInput{t.ctx.merchant, sale, {a}, 0, 0});
+  CHECK(stored == std::vector<Effect>{UpdateAttempt{a}, EnqueueOperation{pi_operation(a, "pm_offline_1", kT0 + 4s)},
+                                      UpdateSaleState{sale.id, SaleState::Paid, kT0 + 4s}, PrintReceipt{receipt}});
+  CHECK_THAT(receipt, Catch::Contains("OFFLINE: STORED, AUTHORIZATION PENDING"));
+  CHECK(t.m.offline.stored.count == 1);
+  CHECK(t.m.offline.stored.by_currency.at("usd") == StoredCurrency{1, 1312});
+  CHECK(t.m.offline.stored.oldest == kT0 + 4s);
+  REQUIRE_FALSE(t.m.offline.headroom.empty());
+  CHECK(t.m.offline.headroom[0] == Headroom{"usd", 100'000 - 1312, 49, 10'000});
+}
+
+TEST_CASE("offline: a card collected while the connection is down goes through the same policy") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(ConnectivityChanged{false});
+  auto swiped = visa();
+  swiped.read_method = "magnetic_stripe";
+  const std::string id = t.attempt(0).id;
+  const auto refused = t.dispatch(CardCollected{id, "pm_swipe", swiped, false});
+  PaymentAttempt a = t.attempt(0);
+  CHECK(a.state == AttemptState::Canceled);
+  CHECK(a.payment_method.empty());  // the token is dropped
+  CHECK(refused == std::vector<Effect>{UpdateAttempt{a}, Audit{"offline_refused", "attempt=" + id + " reason=swipe"}});
+  CHECK(t.m.phase == PaymentPhase::Refused);
+  CHECK(t.m.notice.text ==
+        "Card refused offline: swiped cards cannot be taken offline; insert or tap the card. Try another card or cash");
+  // Another card (inserted this time) may be tried: a new attempt and key.
+  CHECK(count_of<StartCollect>(t.dispatch(RetryWithAnotherCard{})) == 1);
+  const auto ok = t.dispatch(CardCollected{t.attempt(1).id, "pm_chip", visa(), false});
+  CHECK(t.attempt(1).state == AttemptState::StoredOffline);
+  CHECK(count_of<PrintReceipt>(ok) == 1);
+}
+
+TEST_CASE("offline: charge is refused when a cap forbids storing, and cash still works") {
+  Till t;
+  t.dispatch(ConnectivityChanged{false});
+  StoredTotals full;
+  full.by_currency["usd"] = StoredCurrency{50, 20'000};
+  full.count = 50;
+  full.oldest = kT0 - 1h;
+  t.dispatch(OfflineStatusUpdated{full});
+  CHECK(t.m.offline.require_online_reason == "offline limit: at most 50 stored payments; forward them first");
+  t.ring_up();
+  CHECK(t.dispatch(Charge{}).empty());
+  CHECK(t.m.notice.text ==
+        "Card payments need a connection now: offline limit: at most 50 stored payments; forward them first. Take cash or wait");
+  CHECK_FALSE(t.m.sale);
+  const auto cash = t.dispatch(PayCash{2000});
+  CHECK(count_of<PersistSale>(cash) == 1);
+  CHECK(t.m.sale->state == SaleState::Paid);
+
+  // Online, the same caps only stop the reader from falling back to store-and-forward.
+  Till online;
+  online.dispatch(OfflineStatusUpdated{full});
+  online.ring_up();
+  const auto fx = online.dispatch(Charge{});
+  CHECK_FALSE(std::get<StartCollect>(fx.at(2)).offline_allowed);
+}
+
+TEST_CASE("offline: an amount over the per-payment cap is refused before the card is read") {
+  Till t;
+  t.dispatch(ConnectivityChanged{false});
+  t.dispatch(AddProduct{"beans", 7});  // 7 x 160.00 = 1120.00 + tax: over 100.00
+  CHECK(t.dispatch(Charge{}).empty());
+  CHECK(t.m.notice.text == "Card payments need a connection now: offline limit: at most USD 100.00 per payment. Take cash or wait");
+}
+
+TEST_CASE("split tender: part cash, then card for the balance; the receipt shows both") {
+  Till t;
+  t.ring_up();
+  const auto ids = t.next_ids(3);
+  const auto cash = t.dispatch(PayCash{500});
+  REQUIRE(cash.size() == 3);
+  CHECK(std::holds_alternative<PersistSale>(cash[0]));
+  const PaymentAttempt c = std::get<CreateAttempt>(cash[1]).attempt;
+  CHECK(c.id == ids[1]);
+  CHECK(c.tender == TenderKind::Cash);
+  CHECK(c.state == AttemptState::Approved);
+  CHECK(c.amount == 500);
+  CHECK(std::holds_alternative<OpenCashDrawer>(cash[2]));
+  CHECK(balance_due(t.m) == 812);
+  CHECK(t.m.screen == Screen::Payment);
+  CHECK(t.m.notice.text == "Cash USD 5.00 taken; balance due USD 8.12");
+  // The cart is locked once money was taken.
+  CHECK(t.dispatch(AddProduct{"latte"}).empty());
+  CHECK(t.dispatch(VoidSale{}).empty());
+  CHECK(t.m.notice.text == "Money was already taken: take the balance or refund from the back office");
+
+  const auto card = t.dispatch(Charge{});
+  CHECK(count_of<PersistSale>(card) == 0);
+  CHECK(std::get<StartCollect>(card.at(1)).amount == 812);
+  CHECK(t.attempt(1).number == 2);
+  t.dispatch(CardCollected{t.attempt(1).id, "pm_1", visa(), false});
+  const auto approved = t.dispatch(PaymentApproved{t.attempt(1).id, "pi_split", {}});
+  CHECK(t.m.sale->state == SaleState::Paid);
+  const std::string receipt = std::get<PrintReceipt>(approved.back()).text;
+  CHECK(receipt == render_receipt(ReceiptInput{t.ctx.merchant, *t.m.sale, {t.attempt(0), t.attempt(1)}, 500, 0}));
+  CHECK_THAT(receipt, Catch::Contains("CASH"));
+  CHECK_THAT(receipt, Catch::Contains("VISA **** 4242"));
+}
+
+TEST_CASE("a card can pay part of the balance, and a cancel then leaves the rest owed") {
+  Till t;
+  t.ring_up();
+  CHECK(t.dispatch(Charge{2000}).empty());
+  CHECK(t.m.notice.text == "Amount is more than the balance due (USD 13.12)");
+  t.dispatch(Charge{700});
+  t.dispatch(CardCollected{t.attempt(0).id, "pm_1", visa(), false});
+  t.dispatch(PaymentApproved{t.attempt(0).id, "pi_1", {}});
+  CHECK(balance_due(t.m) == 612);
+  CHECK(t.m.sale->state == SaleState::Tendering);
+  CHECK(t.m.notice.text == "Approved USD 7.00; balance due USD 6.12");
+  t.dispatch(Charge{});
+  CHECK(t.dispatch(CancelPayment{}).size() == 1);
+  const auto canceled = t.dispatch(CollectCanceled{t.attempt(1).id});
+  CHECK(count_of<UpdateSaleState>(canceled) == 0);  // money was taken: the sale is not reopened
+  CHECK(t.m.screen == Screen::Payment);
+  CHECK(t.m.notice.text == "Payment canceled: balance due USD 6.12");
+}
+
+TEST_CASE("cash with change completes the sale and opens the drawer") {
+  Till t;
+  t.ring_up();
+  const auto fx = t.dispatch(PayCash{2000});
+  CHECK(t.m.sale->state == SaleState::Paid);
+  CHECK(t.m.change_due == 688);
+  CHECK(t.m.notice.text == "Change due: USD 6.88");
+  REQUIRE(fx.size() == 5);
+  CHECK(std::holds_alternative<PersistSale>(fx[0]));
+  CHECK(std::holds_alternative<CreateAttempt>(fx[1]));
+  CHECK(std::holds_alternative<OpenCashDrawer>(fx[2]));
+  CHECK(fx[3] == Effect{UpdateSaleState{t.m.sale->id, SaleState::Paid, kT0}});
+  CHECK_THAT(std::get<PrintReceipt>(fx[4]).text, Catch::Contains("CHANGE"));
+  CHECK(std::get<CreateAttempt>(fx[1]).attempt.amount == 1312);
+}
+
+TEST_CASE("a sale can be voided before money is taken, and is then kept as voided") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(CancelPayment{});
+  t.dispatch(CollectCanceled{t.attempt(0).id});
+  const std::string sale_id = t.m.sale->id;
+  t.ctx.now = kT0 + 1min;
+  const auto fx = t.dispatch(VoidSale{});
+  CHECK(fx == std::vector<Effect>{UpdateSaleState{sale_id, SaleState::Voided, kT0 + 1min},
+                                  Audit{"sale_voided", "sale=" + sale_id}});
+  CHECK_FALSE(t.m.sale);
+  CHECK(t.m.cart.lines.empty());
+  // A cart never persisted is simply dropped.
+  t.ring_up();
+  CHECK(t.dispatch(VoidSale{}).empty());
+  CHECK(t.m.cart.lines.empty());
+}
+
+TEST_CASE("a store failure before collecting means nothing was charged and the charge can be retried") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(StoreFailed{"disk full"});
+  CHECK(t.m.attempts.empty());
+  CHECK(t.m.phase == PaymentPhase::Failed);
+  CHECK(t.m.storage_error == "disk full");
+  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Could not save: disk full. Nothing more was charged; call a manager"});
+  const auto again = t.dispatch(Charge{});
+  CHECK(count_of<CreateAttempt>(again) == 1);
+  t.dispatch(SaleSaved{t.m.sale->id});
+  CHECK(t.m.sale_saved);
+  CHECK(t.m.storage_error.empty());
+}
+
+TEST_CASE("the back office needs the manager PIN, and its actions are audited") {
+  Till t;
+  t.ring_up();
+  CHECK(t.dispatch(OpenBackOffice{"0000"}) == std::vector<Effect>{Audit{"back_office_pin_rejected", ""}});
+  CHECK(t.m.notice.text == "Wrong manager PIN");
+  CHECK(t.m.screen == Screen::Sell);
+  CHECK(t.dispatch(RetryOperation{7}).empty());
+  CHECK(t.m.notice.text == "Manager PIN required");
+
+  CHECK(t.dispatch(OpenBackOffice{"2468"}) == std::vector<Effect>{Audit{"back_office_opened", ""}, LoadBackOffice{}});
+  CHECK(t.m.screen == Screen::BackOffice);
+  CHECK(t.m.back_office.loading);
+  AttentionItem dead;
+  dead.kind = AttentionItem::Kind::Dead;
+  dead.operation_id = 7;
+  dead.last_error = "invalid_request_error: amount too small";
+  dead.last_request_id = "req_123";
+  t.dispatch(BackOfficeLoaded{QueueCounts{3, 0, 1, 1, 40, 2, 0}, {dead}});
+  CHECK(t.m.back_office.counts.dead == 1);
+  CHECK(t.m.back_office.attention == std::vector<AttentionItem>{dead});
+  CHECK_FALSE(t.m.back_office.loading);
+  // The cashier's actions wait until the back office is closed.
+  CHECK(t.dispatch(AddProduct{"latte"}).empty());
+  CHECK(t.m.notice.text == "Close the back office first");
+
+  CHECK(t.dispatch(RetryOperation{7}) ==
+        std::vector<Effect>{RequeueOperation{7}, Audit{"operation_retried", "operation=7"}, LoadBackOffice{}});
+  CHECK(t.dispatch(MarkHandled{7, ""}).empty());
+  CHECK(t.dispatch(MarkHandled{7, "refunded by phone"}) ==
+        std::vector<Effect>{MarkOperationHandled{7, "refunded by phone"},
+                            Audit{"operation_marked_handled", "operation=7 note=refunded by phone"}, LoadBackOffice{}});
+  CHECK(t.dispatch(CloseBackOffice{}).empty());
+  CHECK(t.m.screen == Screen::Sell);
+  CHECK_FALSE(t.m.back_office.unlocked);
+  CHECK(t.m.cart.lines.size() == 2);  // the checkout underneath was kept
+}
+
+TEST_CASE("a refund is a keyed operation queued from the back office") {
+  Till t;
+  t.dispatch(OpenBackOffice{"2468"});
+  const auto ids = t.next_ids(1);
+  const auto fx = t.dispatch(RequestRefund{"sale_1", "att_1", "pi_1", 450, "usd"});
+  REQUIRE(fx.size() == 3);
+  const OutboxOperation& op = std::get<EnqueueOperation>(fx[0]).operation;
+  CHECK(op.kind == OperationKind::Refund);
+  CHECK(op.path == "/v1/refunds");
+  CHECK(op.body == "payment_intent=pi_1&amount=450&metadata[sale_id]=sale_1&metadata[register_id]=reg-1");
+  CHECK(op.idempotency_key == ids[0]);
+  CHECK(op.account_id == "acct_1Till");
+  CHECK(fx[1] == Effect{Audit{"refund_requested", "sale=sale_1 payment_intent=pi_1 amount=USD 4.50"}});
+  CHECK(t.dispatch(RequestRefund{"sale_1", "att_1", "", 450, "usd"}).empty());
+}
+
+TEST_CASE("an in-doubt sale can be set aside by a manager to free the register") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(PaymentOutcomeUnknown{t.attempt(0).id, "reader timeout"});
+  const std::string sale_id = t.m.sale->id;
+  CHECK(t.dispatch(SetAsideSale{}).empty());  // needs the manager
+  t.dispatch(OpenBackOffice{"2468"});
+  CHECK(t.dispatch(SetAsideSale{}) == std::vector<Effect>{Audit{"sale_set_aside", "sale=" + sale_id}});
+  CHECK_FALSE(t.m.sale);
+  CHECK(t.m.phase == PaymentPhase::None);
+  t.dispatch(CloseBackOffice{});
+  CHECK(t.m.screen == Screen::Sell);
+  // The late answer is reported, not applied to the next customer's sale.
+  t.ring_up();
+  CHECK(t.dispatch(InDoubtResolved{"gone", true, "pi", "", "", {}}).empty());
+  CHECK(t.m.notice.text == "An earlier payment (attempt gone) was approved: see the back office");
+  CHECK(t.m.attempts.empty());
+}
+
+TEST_CASE("decline reasons tell the cashier what to do and never say lost or stolen") {
+  CHECK(decline_reason("expired_card") == "The card has expired: ask for another card");
+  CHECK(decline_reason("incorrect_pin") == "Incorrect PIN: try again with the same card");
+  CHECK(decline_reason("lost_card") == decline_reason("generic_decline"));
+  CHECK(decline_reason("stolen_card").find("stolen") == std::string::npos);
+  CHECK(decline_reason("something_new") == "Declined by the bank: ask for another card or another way to pay");
+}
