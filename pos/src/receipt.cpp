@@ -188,7 +188,7 @@ std::string render_receipt(const ReceiptInput& in) {
   p.line(timestamp_text(sale.created_at));
   if (declined) {
     p.rule('*');
-    p.centered("DECLINED - NO PAYMENT TAKEN");
+    p.centered("CARD PAYMENT DECLINED");
     p.rule('*');
   } else {
     p.rule();
@@ -235,7 +235,7 @@ std::string render_receipt(const ReceiptInput& in) {
     p.row("CHANGE", money(in.change));
   }
   if (declined) {
-    p.line("Please use another card or pay another way.");
+    p.line("This card was not charged.");
   }
   p.rule();
   p.centered(declined ? "Customer copy - not a proof of payment" : "Thank you!");
