@@ -33,7 +33,9 @@ Figures summarize(std::vector<Micros> v) {
   Figures f;
   if (v.empty()) return f;
   std::sort(v.begin(), v.end());
-  const auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<std::size_t>(q * (v.size() - 1) + 0.5))]; };
+  const auto at = [&](double q) {
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * (v.size() - 1) + 0.5))];
+  };
   f.p50 = at(0.50);
   f.p99 = at(0.99);
   f.max = v.back();
@@ -145,7 +147,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     t0 = std::chrono::steady_clock::now();
-    if (::write(raw, page.data(), page.size()) != static_cast<ssize_t>(page.size()) || ::fdatasync(raw) != 0) {
+    if (::write(raw, page.data(), page.size()) != static_cast<ssize_t>(page.size()) ||
+        ::fdatasync(raw) != 0) {
       std::fprintf(stderr, "raw append failed: %s\n", std::strerror(errno));
       return 1;
     }
@@ -159,10 +162,12 @@ int main(int argc, char** argv) {
   const double ratio = s.p50 > 0 ? c.p50 / s.p50 : 0;
   std::printf("store_commit_bench: %d sales x %d lines, WAL + synchronous=FULL, dir %s\n", sales, lines,
               dir.c_str());
-  std::printf("  sale commit      p50 %9.1f us  p99 %9.1f us  max %9.1f us  mean %9.1f us  throughput %8.1f sales/s\n",
-              c.p50, c.p99, c.max, c.mean, sales / (commit_wall / 1e6));
-  std::printf("  4KiB+fdatasync   p50 %9.1f us  p99 %9.1f us  max %9.1f us  mean %9.1f us\n", s.p50, s.p99, s.max,
-              s.mean);
+  std::printf(
+      "  sale commit      p50 %9.1f us  p99 %9.1f us  max %9.1f us  mean %9.1f us  throughput %8.1f "
+      "sales/s\n",
+      c.p50, c.p99, c.max, c.mean, sales / (commit_wall / 1e6));
+  std::printf("  4KiB+fdatasync   p50 %9.1f us  p99 %9.1f us  max %9.1f us  mean %9.1f us\n", s.p50, s.p99,
+              s.max, s.mean);
   std::printf("  ratio commit_p50 / fdatasync_p50 = %.2f (target <= 2.00: %s)\n", ratio,
               ratio <= 2.0 ? "met" : "NOT met");
   std::printf("  run wall time %.1f s (commits and raw syncs interleaved)\n", wall / 1e6);

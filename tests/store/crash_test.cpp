@@ -76,8 +76,8 @@ Round run_round(const std::string& db, int round, int kill_after_reports, std::c
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
-    r.error = "child did not die by SIGKILL (status " + std::to_string(status) + ", killed=" +
-              std::to_string(killed) + ")";
+    r.error = "child did not die by SIGKILL (status " + std::to_string(status) +
+              ", killed=" + std::to_string(killed) + ")";
   }
   return r;
 }
@@ -135,7 +135,8 @@ void crash_campaign(int kills, std::uint64_t seed) {
   REQUIRE(store);
   for (const auto& id : all_reported) check_sale_complete(*store, id);
   WARN("crash campaign: " << kills << " SIGKILLs, " << all_reported.size() << " reported sales all present; "
-                          << rounds_with_unreported_commit << " rounds had one committed-but-unreported sale");
+                          << rounds_with_unreported_commit
+                          << " rounds had one committed-but-unreported sale");
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ void build_at_version(const std::string& path, int n) {
     INFO("migration " << m.version);
     REQUIRE(raw.exec(std::string(m.sql), &err) == SQLITE_OK);
     REQUIRE(raw.exec("PRAGMA user_version = " + std::to_string(m.version)) == SQLITE_OK);
-    REQUIRE(raw.exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", 1)") == SQLITE_OK);
+    REQUIRE(raw.exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", 1)") ==
+            SQLITE_OK);
     REQUIRE(raw.exec("COMMIT") == SQLITE_OK);
   }
   if (n >= 1) {
@@ -91,7 +92,9 @@ TEST_CASE("every older schema version migrates to the current one with its data"
       {
         RawDb raw(path);
         CHECK(raw.scalar("PRAGMA user_version") == std::to_string(current_schema_version()));
-        CHECK(raw.scalar("SELECT group_concat(version) FROM (SELECT version FROM schema_migrations ORDER BY 1)") == "1,2,3");
+        CHECK(raw.scalar(
+                  "SELECT group_concat(version) FROM (SELECT version FROM schema_migrations ORDER BY 1)") ==
+              "1,2,3");
       }
       if (n == 0) {
         CHECK(store->status()->operations.at(pos::OutboxState::Pending) == 0);
@@ -130,7 +133,8 @@ TEST_CASE("every older schema version migrates to the current one with its data"
         REQUIRE(evt);
         REQUIRE(evt->has_value());
         CHECK((*evt)->processed);
-        CHECK(*store->record_webhook_event({"evt_1", "payment_intent.succeeded", "acct_1", "hash", {}, false, ""}) ==
+        CHECK(*store->record_webhook_event(
+                  {"evt_1", "payment_intent.succeeded", "acct_1", "hash", {}, false, ""}) ==
               WebhookSeen::AlreadySeen);
         auto audit = store->audit_entries();
         REQUIRE(audit);

@@ -98,7 +98,7 @@ TEST_CASE("a payment attempt round-trips with its card details and key") {
   CHECK(*store.get_attempt("att-1") == a);
 
   clock.advance(5s);
-  pos::CardDetails card{"visa", "4242", "12/28", "contactless_emv", "A0000000031010", "VISA CREDIT",
+  pos::CardDetails card{"visa",   "4242",       "12/28", "contactless_emv", "A0000000031010", "VISA CREDIT",
                         "123456", "0000000000", "none"};
   AttemptUpdate u{.attempt_id = "att-1",
                   .state = pos::AttemptState::Submitting,
@@ -640,9 +640,7 @@ TEST_CASE("a data key comes from hex, the environment or a 0600 key file, never 
   CHECK(DataKey::from_hex(std::string(kKeyHex) + "\n"));
 
   const auto file = dir.file("data.key");
-  {
-    std::ofstream(file) << kKeyHex << "\n";
-  }
+  { std::ofstream(file) << kKeyHex << "\n"; }
   REQUIRE(::chmod(file.c_str(), 0644) == 0);
   auto loose = DataKey::from_file(file);
   REQUIRE_FALSE(loose);

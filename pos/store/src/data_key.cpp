@@ -64,7 +64,8 @@ Result<DataKey> DataKey::from_file(const std::string& path) {
     if (errno == ENOENT) return fail(ErrorKind::NotFound, "data key file " + path + " does not exist");
     return fail(ErrorKind::Unavailable, "cannot stat data key file " + path + ": " + std::strerror(errno));
   }
-  if (!S_ISREG(st.st_mode)) return fail(ErrorKind::InvalidArgument, "data key file " + path + " is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return fail(ErrorKind::InvalidArgument, "data key file " + path + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));

@@ -158,9 +158,9 @@ struct Store::Impl {
   Result<std::string> unseal(const Stmt& st, int col, const std::string& aad, std::string_view what) const {
     if (!st.is_blob(col)) return st.text(col);
     if (!options.data_key) {
-      return fail(ErrorKind::FailedPrecondition,
-                  std::string(what) + " is encrypted at rest and no data key is configured "
-                                      "(TILL_DATA_KEY or TILL_DATA_KEY_FILE)");
+      return fail(ErrorKind::FailedPrecondition, std::string(what) +
+                                                     " is encrypted at rest and no data key is configured "
+                                                     "(TILL_DATA_KEY or TILL_DATA_KEY_FILE)");
     }
     return options.data_key->open(st.blob(col), aad);
   }
@@ -301,7 +301,8 @@ struct Store::Impl {
 
   Result<std::vector<pos::SaleLine>> lines_of(std::string_view sale_id) {
     return query<pos::SaleLine>(
-        "SELECT product_id, sku, name, quantity, unit_price, discount, tax_code, tax_rate_ppm, tax_inclusive, "
+        "SELECT product_id, sku, name, quantity, unit_price, discount, tax_code, tax_rate_ppm, "
+        "tax_inclusive, "
         "net, tax, gross FROM sale_lines WHERE sale_id = ? ORDER BY line_no",
         "reading sale lines",
         [](const Stmt& st) -> Result<pos::SaleLine> {
@@ -360,10 +361,11 @@ struct Store::Impl {
     return std::move(**s);
   }
 
-  Result<pos::PaymentAttempt> one_attempt(std::string_view where, std::string_view value, std::string_view what) {
+  Result<pos::PaymentAttempt> one_attempt(std::string_view where, std::string_view value,
+                                          std::string_view what) {
     auto rows = query<pos::PaymentAttempt>(
-        sql("SELECT ", kAttemptColumns, " FROM payment_attempts WHERE ") + std::string(where), "reading an attempt",
-        [this](const Stmt& st) { return attempt_from_row(st, true); }, value);
+        sql("SELECT ", kAttemptColumns, " FROM payment_attempts WHERE ") + std::string(where),
+        "reading an attempt", [this](const Stmt& st) { return attempt_from_row(st, true); }, value);
     if (!rows) return fail(rows.error());
     if (rows->empty()) return fail(ErrorKind::NotFound, "no payment attempt with " + std::string(what));
     return std::move(rows->front());
@@ -399,7 +401,8 @@ struct Store::Impl {
 
   // ---- writes (always inside a transaction) ---------------------------------------------------
 
-  Status audit(std::string_view actor, std::string_view action, std::string_view subject, std::string_view detail) {
+  Status audit(std::string_view actor, std::string_view action, std::string_view subject,
+               std::string_view detail) {
     return run("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
                "appending to the audit log", now(), actor, action, subject, detail);
   }
@@ -407,11 +410,12 @@ struct Store::Impl {
   Status insert_lines(const pos::Sale& s) {
     std::int64_t n = 0;
     for (const auto& l : s.lines) {
-      if (auto r = run("INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, quantity, unit_price, "
-                       "discount, tax_code, tax_rate_ppm, tax_inclusive, net, tax, gross) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       "writing a sale line", s.id, ++n, l.product_id, l.sku, l.name, l.quantity, l.unit_price,
-                       l.discount, l.tax_code, l.tax_rate_ppm, l.tax_inclusive, l.net, l.tax, l.gross);
+      if (auto r =
+              run("INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, quantity, unit_price, "
+                  "discount, tax_code, tax_rate_ppm, tax_inclusive, net, tax, gross) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  "writing a sale line", s.id, ++n, l.product_id, l.sku, l.name, l.quantity, l.unit_price,
+                  l.discount, l.tax_code, l.tax_rate_ppm, l.tax_inclusive, l.net, l.tax, l.gross);
           !r) {
         return r;
       }
@@ -433,14 +437,15 @@ struct Store::Impl {
       return fail(ErrorKind::InvalidArgument, "a sale needs an id and a currency");
     }
     const Timestamp t = now();
-    auto existing = query<pos::Sale>(sql("SELECT ", kSaleColumns, " FROM sales WHERE id = ?"), "reading a sale",
-                                     sale_from_row, s.id);
+    auto existing = query<pos::Sale>(sql("SELECT ", kSaleColumns, " FROM sales WHERE id = ?"),
+                                     "reading a sale", sale_from_row, s.id);
     if (!existing) return fail(existing.error());
     if (existing->empty()) {
       const Timestamp created = s.created_at == Timestamp{} ? t : s.created_at;
-      if (auto r = run(sql("INSERT INTO sales (", kSaleColumns, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                       "writing a sale", s.id, s.register_id, s.account_id, s.currency, pos::to_string(s.state),
-                       s.subtotal, s.discount_total, s.tax_total, s.tip, s.total, s.customer_contact, created, t);
+      if (auto r = run(
+              sql("INSERT INTO sales (", kSaleColumns, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+              "writing a sale", s.id, s.register_id, s.account_id, s.currency, pos::to_string(s.state),
+              s.subtotal, s.discount_total, s.tax_total, s.tip, s.total, s.customer_contact, created, t);
           !r) {
         return r;
       }
@@ -448,22 +453,25 @@ struct Store::Impl {
     }
     const pos::Sale& old = existing->front();
     if (pos::is_final(old.state)) {
-      return fail(ErrorKind::FailedPrecondition, "sale " + s.id + " is " + std::string(pos::to_string(old.state)) +
+      return fail(ErrorKind::FailedPrecondition, "sale " + s.id + " is " +
+                                                     std::string(pos::to_string(old.state)) +
                                                      "; a final sale is never rewritten");
     }
     if (old.state != s.state) {
       if (auto tr = pos::transition(old.state, s.state); !tr) return fail(tr.error());
-      if (auto r = audit("store", "sale.state", s.id,
-                         std::string(pos::to_string(old.state)) + " -> " + std::string(pos::to_string(s.state)));
+      if (auto r =
+              audit("store", "sale.state", s.id,
+                    std::string(pos::to_string(old.state)) + " -> " + std::string(pos::to_string(s.state)));
           !r) {
         return r;
       }
     }
-    if (auto r = run("UPDATE sales SET register_id = ?, account_id = ?, currency = ?, state = ?, subtotal = ?, "
-                     "discount_total = ?, tax_total = ?, tip = ?, total = ?, customer_contact = ?, updated_at = ? "
-                     "WHERE id = ?",
-                     "rewriting a sale", s.register_id, s.account_id, s.currency, pos::to_string(s.state), s.subtotal,
-                     s.discount_total, s.tax_total, s.tip, s.total, s.customer_contact, t, s.id);
+    if (auto r =
+            run("UPDATE sales SET register_id = ?, account_id = ?, currency = ?, state = ?, subtotal = ?, "
+                "discount_total = ?, tax_total = ?, tip = ?, total = ?, customer_contact = ?, updated_at = ? "
+                "WHERE id = ?",
+                "rewriting a sale", s.register_id, s.account_id, s.currency, pos::to_string(s.state),
+                s.subtotal, s.discount_total, s.tax_total, s.tip, s.total, s.customer_contact, t, s.id);
         !r) {
       return r;
     }
@@ -518,11 +526,12 @@ struct Store::Impl {
     if (!pm) return fail(pm.error());
     const Timestamp t = now();
     const Timestamp created = a.created_at == Timestamp{} ? t : a.created_at;
-    auto st = db.prepare(sql("INSERT INTO payment_attempts (", kAttemptColumns,
-                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    auto st = db.prepare(
+        sql("INSERT INTO payment_attempts (", kAttemptColumns,
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     if (!st) return fail(st.error());
-    st->bind_all(a.id, a.sale_id, a.number, tender_name(a.tender), pos::to_string(a.state), a.amount, a.currency,
-                 a.account_id);
+    st->bind_all(a.id, a.sale_id, a.number, tender_name(a.tender), pos::to_string(a.state), a.amount,
+                 a.currency, a.account_id);
     if (a.idempotency_key.empty()) {
       st->bind(std::nullopt);
     } else {
@@ -532,7 +541,8 @@ struct Store::Impl {
     bind_sealed(*st, *pm);
     st->bind_all(a.card.brand, a.card.last4, a.card.exp_month_year, a.card.read_method, a.card.application_id,
                  a.card.application_label, a.card.authorization_code, a.card.terminal_verification_results,
-                 a.card.cardholder_verification, a.payment_intent_id, a.decline_code, a.failure_message, created, t);
+                 a.card.cardholder_verification, a.payment_intent_id, a.decline_code, a.failure_message,
+                 created, t);
     return st->run("writing a payment attempt");
   }
 
@@ -546,7 +556,8 @@ struct Store::Impl {
         return fail(ErrorKind::FailedPrecondition, "attempt " + a.id + ": " + tr.error().message);
       }
     } else if (pos::is_final(from) && (u.payment_method || u.offline)) {
-      return fail(ErrorKind::FailedPrecondition, "attempt " + a.id + " is final; its payment details are fixed");
+      return fail(ErrorKind::FailedPrecondition,
+                  "attempt " + a.id + " is final; its payment details are fixed");
     }
     a.state = u.state;
     if (u.offline) a.offline = *u.offline;
@@ -561,16 +572,19 @@ struct Store::Impl {
     auto pm = seal(a.payment_method, attempt_aad(a.id));
     if (!pm) return fail(pm.error());
     auto st = db.prepare(
-        "UPDATE payment_attempts SET state = ?, offline = ?, payment_method = ?, card_brand = ?, card_last4 = ?, "
-        "card_exp = ?, card_read_method = ?, card_aid = ?, card_app_label = ?, card_auth_code = ?, card_tvr = ?, "
-        "card_cvm = ?, payment_intent_id = ?, decline_code = ?, failure_message = ?, updated_at = ? WHERE id = ?");
+        "UPDATE payment_attempts SET state = ?, offline = ?, payment_method = ?, card_brand = ?, card_last4 "
+        "= ?, "
+        "card_exp = ?, card_read_method = ?, card_aid = ?, card_app_label = ?, card_auth_code = ?, card_tvr "
+        "= ?, "
+        "card_cvm = ?, payment_intent_id = ?, decline_code = ?, failure_message = ?, updated_at = ? WHERE id "
+        "= ?");
     if (!st) return fail(st.error());
     st->bind_all(pos::to_string(a.state), a.offline);
     bind_sealed(*st, *pm);
     st->bind_all(a.card.brand, a.card.last4, a.card.exp_month_year, a.card.read_method, a.card.application_id,
                  a.card.application_label, a.card.authorization_code, a.card.terminal_verification_results,
-                 a.card.cardholder_verification, a.payment_intent_id, a.decline_code, a.failure_message, now(),
-                 a.id);
+                 a.card.cardholder_verification, a.payment_intent_id, a.decline_code, a.failure_message,
+                 now(), a.id);
     if (auto r = st->run("updating a payment attempt"); !r) return r;
     if (from == u.state) return ok();
     if (auto r = audit("store", "attempt.state", a.id,
@@ -580,18 +594,20 @@ struct Store::Impl {
     }
     if (u.state == pos::AttemptState::DeclinedAfterForward) {
       // Money already handed over is lost: a person must contact the customer (lesson 7).
-      return run("INSERT INTO attention_items (sale_id, attempt_id, reason, customer_contact, amount, currency, "
-                 "decline_code, created_at) SELECT a.sale_id, a.id, 'declined_after_forward', s.customer_contact, "
-                 "a.amount, a.currency, a.decline_code, ? FROM payment_attempts a JOIN sales s ON s.id = a.sale_id "
-                 "WHERE a.id = ? ON CONFLICT (attempt_id, reason) DO NOTHING",
-                 "adding to the attention list", now(), a.id);
+      return run(
+          "INSERT INTO attention_items (sale_id, attempt_id, reason, customer_contact, amount, currency, "
+          "decline_code, created_at) SELECT a.sale_id, a.id, 'declined_after_forward', s.customer_contact, "
+          "a.amount, a.currency, a.decline_code, ? FROM payment_attempts a JOIN sales s ON s.id = a.sale_id "
+          "WHERE a.id = ? ON CONFLICT (attempt_id, reason) DO NOTHING",
+          "adding to the attention list", now(), a.id);
     }
     return ok();
   }
 
   Result<std::int64_t> enqueue_operation(const pos::OutboxOperation& op) {
     if (op.sale_id.empty() || op.account_id.empty() || op.idempotency_key.empty() || op.path.empty()) {
-      return fail(ErrorKind::InvalidArgument, "an outbox operation needs a sale, an account, a path and its key");
+      return fail(ErrorKind::InvalidArgument,
+                  "an outbox operation needs a sale, an account, a path and its key");
     }
     if (op.state != pos::OutboxState::Pending) {
       return fail(ErrorKind::InvalidArgument, "an operation is enqueued pending");
@@ -601,26 +617,29 @@ struct Store::Impl {
       if (!a) return fail(a.error());
       // Connect safety: an attempt's payment is only ever forwarded to the account it was taken for.
       if (a->account_id != op.account_id) {
-        return fail(ErrorKind::FailedPrecondition, "operation account " + op.account_id +
-                                                       " differs from attempt " + a->id + "'s account " +
-                                                       a->account_id + "; payments never move between accounts");
+        return fail(ErrorKind::FailedPrecondition,
+                    "operation account " + op.account_id + " differs from attempt " + a->id + "'s account " +
+                        a->account_id + "; payments never move between accounts");
       }
-      if (a->offline && !options.data_key) return fail(ErrorKind::FailedPrecondition, std::string(kNoKeyMessage));
+      if (a->offline && !options.data_key)
+        return fail(ErrorKind::FailedPrecondition, std::string(kNoKeyMessage));
     }
     auto dup = query<std::int64_t>(
         "SELECT id FROM outbox_operations WHERE idempotency_key = ?", "checking an idempotency key",
         [](const Stmt& st) -> Result<std::int64_t> { return st.i64(0); }, op.idempotency_key);
     if (!dup) return fail(dup.error());
     if (!dup->empty()) {
-      return fail(ErrorKind::FailedPrecondition, "idempotency key already belongs to outbox operation " +
-                                                     std::to_string(dup->front()));
+      return fail(ErrorKind::FailedPrecondition,
+                  "idempotency key already belongs to outbox operation " + std::to_string(dup->front()));
     }
     auto body = seal(op.body, op_aad(op.idempotency_key));
     if (!body) return fail(body.error());
     const Timestamp t = now();
     auto st = db.prepare(
-        "INSERT INTO outbox_operations (kind, sale_id, attempt_id, account_id, method, path, body, idempotency_key, "
-        "state, attempts, next_attempt_at, first_sent_at, last_error, last_request_id, stripe_object_id, created_at, "
+        "INSERT INTO outbox_operations (kind, sale_id, attempt_id, account_id, method, path, body, "
+        "idempotency_key, "
+        "state, attempts, next_attempt_at, first_sent_at, last_error, last_request_id, stripe_object_id, "
+        "created_at, "
         "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, '', '', ?, ?, ?)");
     if (!st) return fail(st.error());
     st->bind_all(pos::to_string(op.kind), op.sale_id);
@@ -643,10 +662,11 @@ struct Store::Impl {
     auto head = op_head(id);
     if (!head) return fail(head.error());
     if (auto tr = pos::transition(head->state, to); !tr) {
-      return fail(ErrorKind::FailedPrecondition, "operation " + std::to_string(id) + ": " + tr.error().message);
+      return fail(ErrorKind::FailedPrecondition,
+                  "operation " + std::to_string(id) + ": " + tr.error().message);
     }
-    auto st = db.prepare(std::string("UPDATE outbox_operations SET state = ?, updated_at = ?") + std::string(set_sql) +
-                         " WHERE id = ?");
+    auto st = db.prepare(std::string("UPDATE outbox_operations SET state = ?, updated_at = ?") +
+                         std::string(set_sql) + " WHERE id = ?");
     if (!st) return fail(st.error());
     st->bind_all(pos::to_string(to), now());
     bind_extra(*st);
@@ -696,11 +716,12 @@ struct Store::Impl {
       }
       return WebhookSeen::AlreadySeen;
     }
-    if (auto r = run("INSERT INTO webhook_events (id, type, account, payload_sha256, received_at, processed, result, "
-                     "processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     "recording a webhook event", e.id, e.type, e.account, e.payload_sha256,
-                     e.received_at == Timestamp{} ? now() : e.received_at, e.processed, e.result,
-                     e.processed ? std::optional<Timestamp>(now()) : std::nullopt);
+    if (auto r = run(
+            "INSERT INTO webhook_events (id, type, account, payload_sha256, received_at, processed, result, "
+            "processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "recording a webhook event", e.id, e.type, e.account, e.payload_sha256,
+            e.received_at == Timestamp{} ? now() : e.received_at, e.processed, e.result,
+            e.processed ? std::optional<Timestamp>(now()) : std::nullopt);
         !r) {
       return fail(r.error());
     }
@@ -720,8 +741,8 @@ struct Store::Impl {
   Result<std::int64_t> append_audit(const AuditEntry& e) {
     if (e.action.empty()) return fail(ErrorKind::InvalidArgument, "an audit entry needs an action");
     if (auto r = run("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                     "appending to the audit log", e.at == Timestamp{} ? now() : e.at, e.actor, e.action, e.subject,
-                     e.detail);
+                     "appending to the audit log", e.at == Timestamp{} ? now() : e.at, e.actor, e.action,
+                     e.subject, e.detail);
         !r) {
       return fail(r.error());
     }
@@ -743,7 +764,8 @@ struct Store::Impl {
 
   Result<std::vector<pos::OutboxOperation>> claim_due(Timestamp at, int limit) {
     auto ids = query<std::int64_t>(
-        "SELECT id FROM outbox_operations WHERE state IN ('pending', 'failed_retryable') AND next_attempt_at <= ? "
+        "SELECT id FROM outbox_operations WHERE state IN ('pending', 'failed_retryable') AND next_attempt_at "
+        "<= ? "
         "ORDER BY next_attempt_at, id LIMIT ?",
         "finding due operations", [](const Stmt& st) -> Result<std::int64_t> { return st.i64(0); }, at,
         static_cast<std::int64_t>(limit));
@@ -794,9 +816,10 @@ struct Store::Impl {
     version = found;
     if (options.mode == OpenMode::ReadOnly) {
       if (found < known) {
-        return fail(ErrorKind::FailedPrecondition,
-                    "database " + path + " has schema version " + std::to_string(found) + ", this build needs " +
-                        std::to_string(known) + "; open it once with the writer to migrate");
+        return fail(ErrorKind::FailedPrecondition, "database " + path + " has schema version " +
+                                                       std::to_string(found) + ", this build needs " +
+                                                       std::to_string(known) +
+                                                       "; open it once with the writer to migrate");
       }
       return ok();
     }
@@ -805,7 +828,8 @@ struct Store::Impl {
       auto tx = Transaction::begin(db, "starting migration " + std::to_string(m.version));
       if (!tx) return fail(tx.error());
       if (auto r = db.exec(m.sql, "applying migration " + std::to_string(m.version)); !r) return r;
-      if (auto r = db.exec("PRAGMA user_version = " + std::to_string(m.version), "recording the schema version");
+      if (auto r =
+              db.exec("PRAGMA user_version = " + std::to_string(m.version), "recording the schema version");
           !r) {
         return r;
       }
@@ -836,8 +860,9 @@ struct Store::Impl {
       problems += line;
     }
     if (!problems.empty()) {
-      return fail(ErrorKind::DataLoss, "database " + path + " failed its integrity check (" + problems +
-                                           "); refusing to use it. Restore from a backup and keep the damaged file");
+      return fail(ErrorKind::DataLoss,
+                  "database " + path + " failed its integrity check (" + problems +
+                      "); refusing to use it. Restore from a backup and keep the damaged file");
     }
     return ok();
   }
@@ -846,7 +871,8 @@ struct Store::Impl {
     auto v = db.query_text(statement, "setting " + statement);
     if (!v) return fail(v.error());
     if (!expect.empty() && *v != expect) {
-      return fail(ErrorKind::Internal, statement + " answered '" + *v + "', expected '" + std::string(expect) + "'");
+      return fail(ErrorKind::Internal,
+                  statement + " answered '" + *v + "', expected '" + std::string(expect) + "'");
     }
     return ok();
   }
@@ -859,7 +885,8 @@ struct Store::Impl {
       lock = std::move(*l);
     } else {
       struct stat st {};
-      if (::stat(path.c_str(), &st) != 0) return fail(ErrorKind::NotFound, "database " + path + " does not exist");
+      if (::stat(path.c_str(), &st) != 0)
+        return fail(ErrorKind::NotFound, "database " + path + " does not exist");
     }
     const int flags = writer ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX)
                              : (SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
@@ -920,7 +947,8 @@ int Store::schema_version() const { return impl_->version; }
 Status Store::write(const std::function<Status(WriteTx&)>& fn) {
   if (read_only()) return fail(ErrorKind::FailedPrecondition, "the store is open read-only");
   if (impl_->in_write) {
-    return fail(ErrorKind::FailedPrecondition, "write() called inside write(): use the WriteTx you were given");
+    return fail(ErrorKind::FailedPrecondition,
+                "write() called inside write(): use the WriteTx you were given");
   }
   try {
     auto tx = Transaction::begin(impl_->db, "starting a write");
@@ -965,8 +993,12 @@ Result<std::int64_t> WriteTx::enqueue_operation(const pos::OutboxOperation& op) 
 Status WriteTx::complete_operation(std::int64_t id, const OperationOutcome& o) {
   return store_.impl_->complete_operation(id, o);
 }
-Status WriteTx::fail_operation(std::int64_t id, const OperationFailure& f) { return store_.impl_->fail_operation(id, f); }
-Status WriteTx::dead_operation(std::int64_t id, const OperationFailure& f) { return store_.impl_->dead_operation(id, f); }
+Status WriteTx::fail_operation(std::int64_t id, const OperationFailure& f) {
+  return store_.impl_->fail_operation(id, f);
+}
+Status WriteTx::dead_operation(std::int64_t id, const OperationFailure& f) {
+  return store_.impl_->dead_operation(id, f);
+}
 Status WriteTx::retry_operation(std::int64_t id, std::string_view actor, std::string_view reason) {
   return store_.impl_->retry_operation(id, actor, reason);
 }
@@ -1023,8 +1055,8 @@ Status Store::resolve_attention(std::int64_t id, std::string_view actor, std::st
 
 Result<std::vector<pos::OutboxOperation>> Store::claim_due_operations(Timestamp now, int limit) {
   if (limit <= 0) return std::vector<pos::OutboxOperation>{};
-  return write_value<std::vector<pos::OutboxOperation>>(*this,
-                                                        [&](WriteTx&) { return impl_->claim_due(now, limit); });
+  return write_value<std::vector<pos::OutboxOperation>>(
+      *this, [&](WriteTx&) { return impl_->claim_due(now, limit); });
 }
 
 Result<int> Store::recover_in_flight() {
@@ -1056,18 +1088,21 @@ Result<pos::OutboxOperation> Store::get_operation(std::int64_t id) { return impl
 Result<std::vector<pos::PaymentAttempt>> Store::attempts_for_sale(std::string_view sale_id) {
   return impl_->query<pos::PaymentAttempt>(
       sql("SELECT ", kAttemptColumns, " FROM payment_attempts WHERE sale_id = ? ORDER BY number"),
-      "reading a sale's attempts", [this](const Stmt& st) { return impl_->attempt_from_row(st, true); }, sale_id);
+      "reading a sale's attempts", [this](const Stmt& st) { return impl_->attempt_from_row(st, true); },
+      sale_id);
 }
 
 Result<std::vector<pos::OutboxOperation>> Store::operations_for_sale(std::string_view sale_id) {
   return impl_->query<pos::OutboxOperation>(
       sql("SELECT ", kOpColumns, " FROM outbox_operations WHERE sale_id = ? ORDER BY id"),
-      "reading a sale's operations", [this](const Stmt& st) { return impl_->op_from_row(st, true); }, sale_id);
+      "reading a sale's operations", [this](const Stmt& st) { return impl_->op_from_row(st, true); },
+      sale_id);
 }
 
 Result<std::vector<pos::Sale>> Store::sales_between(Timestamp from, Timestamp to) {
   auto heads = impl_->query<pos::Sale>(
-      sql("SELECT ", kSaleColumns, " FROM sales WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id"),
+      sql("SELECT ", kSaleColumns,
+          " FROM sales WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id"),
       "reading sales by day", Impl::sale_from_row, from, to);
   if (!heads) return fail(heads.error());
   std::vector<pos::Sale> out;
@@ -1082,10 +1117,12 @@ Result<std::vector<pos::Sale>> Store::sales_between(Timestamp from, Timestamp to
 
 Result<std::optional<WebhookEvent>> Store::get_webhook_event(std::string_view id) {
   auto rows = impl_->query<WebhookEvent>(
-      "SELECT id, type, account, payload_sha256, received_at, processed, result FROM webhook_events WHERE id = ?",
+      "SELECT id, type, account, payload_sha256, received_at, processed, result FROM webhook_events WHERE id "
+      "= ?",
       "reading a webhook event",
       [](const Stmt& st) -> Result<WebhookEvent> {
-        return WebhookEvent{st.text(0), st.text(1), st.text(2), st.text(3), st.time(4), st.i64(5) != 0, st.text(6)};
+        return WebhookEvent{st.text(0), st.text(1),     st.text(2), st.text(3),
+                            st.time(4), st.i64(5) != 0, st.text(6)};
       },
       id);
   if (!rows) return fail(rows.error());
@@ -1106,8 +1143,8 @@ Result<std::vector<AuditEntry>> Store::audit_entries(std::int64_t after_id, int 
 Result<std::vector<AttentionItem>> Store::attention_items(bool include_resolved) {
   return impl_->query<AttentionItem>(
       sql("SELECT ", kAttentionColumns, " FROM attention_items WHERE ? OR resolved_at IS NULL ORDER BY id"),
-      "reading the attention list", [](const Stmt& st) -> Result<AttentionItem> { return Impl::attention_from_row(st); },
-      include_resolved);
+      "reading the attention list",
+      [](const Stmt& st) -> Result<AttentionItem> { return Impl::attention_from_row(st); }, include_resolved);
 }
 
 Result<StatusSnapshot> Store::status() {
@@ -1116,9 +1153,10 @@ Result<StatusSnapshot> Store::status() {
                   pos::OutboxState::FailedRetryable, pos::OutboxState::Dead}) {
     s.operations[st] = 0;
   }
-  for (auto st : {pos::AttemptState::Collecting, pos::AttemptState::StoredOffline, pos::AttemptState::Submitting,
-                  pos::AttemptState::InDoubt, pos::AttemptState::Approved, pos::AttemptState::Declined,
-                  pos::AttemptState::DeclinedAfterForward, pos::AttemptState::Canceled}) {
+  for (auto st :
+       {pos::AttemptState::Collecting, pos::AttemptState::StoredOffline, pos::AttemptState::Submitting,
+        pos::AttemptState::InDoubt, pos::AttemptState::Approved, pos::AttemptState::Declined,
+        pos::AttemptState::DeclinedAfterForward, pos::AttemptState::Canceled}) {
     s.attempts[st] = 0;
   }
   using Count = std::pair<std::string, std::int64_t>;
@@ -1136,7 +1174,8 @@ Result<StatusSnapshot> Store::status() {
     if (auto st = pos::parse_attempt_state(name)) s.attempts[*st] = n;
   }
   auto oldest = impl_->query<std::optional<Timestamp>>(
-      "SELECT MIN(created_at) FROM outbox_operations WHERE state IN ('pending', 'failed_retryable', 'in_flight')",
+      "SELECT MIN(created_at) FROM outbox_operations WHERE state IN ('pending', 'failed_retryable', "
+      "'in_flight')",
       "finding the oldest unsent operation",
       [](const Stmt& st) -> Result<std::optional<Timestamp>> { return st.opt_time(0); });
   if (!oldest) return fail(oldest.error());
@@ -1145,10 +1184,10 @@ Result<StatusSnapshot> Store::status() {
     s.oldest_unsent_age = impl_->now() - *oldest->front();
   }
   auto offline = impl_->query<CurrencyTotal>(
-      "SELECT currency, COUNT(*), SUM(amount), MIN(created_at) FROM payment_attempts WHERE state = 'stored_offline' "
+      "SELECT currency, COUNT(*), SUM(amount), MIN(created_at) FROM payment_attempts WHERE state = "
+      "'stored_offline' "
       "GROUP BY currency ORDER BY currency",
-      "totalling offline payments",
-      [](const Stmt& st) -> Result<CurrencyTotal> {
+      "totalling offline payments", [](const Stmt& st) -> Result<CurrencyTotal> {
         return CurrencyTotal{st.text(0), st.i64(1), st.i64(2), st.time(3)};
       });
   if (!offline) return fail(offline.error());

@@ -12,9 +12,9 @@
 namespace till::store {
 
 struct Migration {
-  int version;                  // 1, 2, ...
+  int version;  // 1, 2, ...
   std::string_view description;
-  std::string_view sql;         // one or more statements, run inside the migration's transaction
+  std::string_view sql;  // one or more statements, run inside the migration's transaction
 };
 
 std::span<const Migration> migrations();

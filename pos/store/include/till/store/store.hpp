@@ -76,21 +76,21 @@ struct OperationOutcome {
 };
 
 struct OperationFailure {
-  std::string error;       // Error::describe(); never a secret
-  std::string request_id;  // may be empty (no response)
+  std::string error;            // Error::describe(); never a secret
+  std::string request_id;       // may be empty (no response)
   Timestamp next_attempt_at{};  // fail_operation only: when it is due again
 };
 
 // A webhook event as received (after signature verification). The payload itself is not kept;
 // its hash is, so a redelivery with a different body is noticed.
 struct WebhookEvent {
-  std::string id;       // evt_...: the dedupe key
+  std::string id;  // evt_...: the dedupe key
   std::string type;
-  std::string account;  // acct_... (Connect)
+  std::string account;         // acct_... (Connect)
   std::string payload_sha256;  // hex
   Timestamp received_at{};
   bool processed = false;
-  std::string result;   // what handling did ("updated attempt ...", "unknown sale", ...)
+  std::string result;  // what handling did ("updated attempt ...", "unknown sale", ...)
   bool operator==(const WebhookEvent&) const = default;
 };
 enum class WebhookSeen { New, AlreadySeen };
@@ -133,14 +133,14 @@ struct CurrencyTotal {
 // What `till-sync status` shows. Lists carry no secrets: attempts without payment_method,
 // operations without body.
 struct StatusSnapshot {
-  std::map<pos::OutboxState, std::int64_t> operations;  // every state, zero included
-  std::map<pos::AttemptState, std::int64_t> attempts;   // every state, zero included
-  std::optional<Timestamp> oldest_unsent_created_at;    // pending / failed_retryable / in_flight
+  std::map<pos::OutboxState, std::int64_t> operations;         // every state, zero included
+  std::map<pos::AttemptState, std::int64_t> attempts;          // every state, zero included
+  std::optional<Timestamp> oldest_unsent_created_at;           // pending / failed_retryable / in_flight
   std::optional<std::chrono::milliseconds> oldest_unsent_age;  // clock.now() - the above
-  std::vector<CurrencyTotal> offline_stored;            // stored_offline attempts per currency
+  std::vector<CurrencyTotal> offline_stored;                   // stored_offline attempts per currency
   std::vector<pos::PaymentAttempt> in_doubt;
   std::vector<pos::OutboxOperation> dead;
-  std::vector<AttentionItem> attention;                 // unresolved only
+  std::vector<AttentionItem> attention;  // unresolved only
 };
 
 class Store;
