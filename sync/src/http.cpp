@@ -315,8 +315,13 @@ struct HttpClient::Impl {
     req.prepare_payload();
 
     bool keep_alive = false;
-    HttpResult result = conn->tls ? co_await exchange(*conn->tls, *conn, req, deadline, keep_alive)
-                                  : co_await exchange(*conn->plain, *conn, req, deadline, keep_alive);
+    // Plain if/else rather than ?: around co_await: g++ 12 mishandles temporaries there.
+    HttpResult result;
+    if (conn->tls) {
+      result = co_await exchange(*conn->tls, *conn, req, deadline, keep_alive);
+    } else {
+      result = co_await exchange(*conn->plain, *conn, req, deadline, keep_alive);
+    }
     if (result) {
       result->reused_connection = reused;
       if (keep_alive) give_back(std::move(conn));

@@ -277,7 +277,8 @@ struct StripeClient::Impl {
         co_await sleeper->async_sleep(wait);
       }
       const auto started = std::chrono::steady_clock::now();
-      last = co_await http->async_send(req);
+      HttpResult attempt = co_await http->async_send(req);
+      last = std::move(attempt);
       const auto duration_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
 
