@@ -286,7 +286,9 @@ class Reducer {
   void operator()(const PaymentDeclined& a) {
     PaymentAttempt* at = find(a.attempt_id);
     if (at == nullptr) return unknown_attempt_outcome(a.attempt_id, "declined");
-    if (at->state == AttemptState::Declined) return;
+    // Webhooks arrive unordered: a decline cannot undo an approval or a stored payment (a
+    // forwarded decline is the sync engine's declined_after_forward, not the counter's).
+    if (!can_transition(at->state, AttemptState::Declined)) return ignore_event();
     decline(*at, a.code, a.message, a.payment_intent_id);
   }
 
@@ -295,7 +297,7 @@ class Reducer {
     if (at == nullptr) return unknown_attempt_outcome(a.attempt_id, "of unknown outcome");
     if (at->state == AttemptState::InDoubt) return;
     if (!can_transition(at->state, AttemptState::InDoubt)) {
-      return ignore_event("Ignored: attempt " + at->id + " is already " + std::string(to_string(at->state)));
+      return ignore_event();
     }
     go_in_doubt(*at, a.detail);
   }
@@ -307,7 +309,7 @@ class Reducer {
       if ((a.approved && at->state == AttemptState::Approved) || (!a.approved && at->state == AttemptState::Declined)) {
         return;  // already known
       }
-      return ignore_event("Ignored: attempt " + at->id + " is not in doubt");
+      return ignore_event();
     }
     if (a.approved) return approve(*at, a.payment_intent_id, a.card);
     decline(*at, a.decline_code, a.message, a.payment_intent_id);
@@ -445,8 +447,10 @@ class Reducer {
     notice(NoticeLevel::Warning, std::move(text));
   }
 
-  // An event (not a cashier's action) that does not apply: keep the model, say so for staff.
-  void ignore_event(std::string text) { notice(NoticeLevel::Warning, std::move(text)); }
+  // An event (not a cashier's action) that no longer applies: a late or repeated report for an
+  // attempt that has moved on. The model stays as it is, notice included, so an in-doubt
+  // warning is never overwritten by a stale reader message.
+  void ignore_event() {}
 
   void notice(NoticeLevel level, std::string text) { m_.notice = Notice{level, std::move(text)}; }
 
@@ -528,7 +532,7 @@ class Reducer {
     PaymentAttempt* at = active_mut();
     if (at == nullptr || at->id != id || at->state != AttemptState::Collecting ||
         (m_.phase != PaymentPhase::Collecting && m_.phase != PaymentPhase::Canceling)) {
-      ignore_event("Ignored a reader event for attempt " + id + " (not collecting)");
+      ignore_event();
       return nullptr;
     }
     return at;

@@ -713,3 +713,91 @@ TEST_CASE("decline reasons tell the cashier what to do and never say lost or sto
   CHECK(decline_reason("stolen_card").find("stolen") == std::string::npos);
   CHECK(decline_reason("something_new") == "Declined by the bank: ask for another card or another way to pay");
 }
+
+TEST_CASE("a smart reader's approval without a separate card read completes the sale") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const auto fx = t.dispatch(PaymentApproved{t.attempt(0).id, "pi_wpe", visa()});
+  CHECK(t.attempt(0).state == AttemptState::Approved);
+  CHECK(t.attempt(0).card.brand == "visa");
+  CHECK(count_of<PrintReceipt>(fx) == 1);
+  CHECK(t.m.sale->state == SaleState::Paid);
+}
+
+TEST_CASE("an approval for an attempt already given up is recorded and flagged for staff") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  t.dispatch(CollectFailed{id, "reader timeout"});
+  REQUIRE(t.attempt(0).state == AttemptState::Canceled);
+  const auto fx = t.dispatch(PaymentApproved{id, "pi_surprise", {}});
+  CHECK(t.attempt(0).state == AttemptState::Approved);  // Stripe's answer wins (lesson 8)
+  CHECK(count_of<UpdateAttempt>(fx) == 1);
+  CHECK(t.m.notice.level == NoticeLevel::Error);
+  CHECK_THAT(t.m.notice.text, Catch::Contains("was approved after it had been given up"));
+  CHECK(t.m.sale->state == SaleState::Paid);
+}
+
+TEST_CASE("a late decline cannot undo an approval") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  t.dispatch(CardCollected{id, "pm_1", visa(), false});
+  t.dispatch(PaymentApproved{id, "pi_1", {}});
+  const Model paid = t.m;
+  CHECK(t.dispatch(PaymentDeclined{id, "card_declined", "late webhook", "pi_1"}).empty());
+  CHECK(t.m == paid);
+}
+
+TEST_CASE("a stale reader failure after a disconnect keeps the in-doubt warning") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  t.dispatch(ReaderStatusChanged{false, "", ""});
+  const Model in_doubt = t.m;
+  CHECK(t.dispatch(CollectFailed{id, "device lost"}).empty());
+  CHECK(t.m == in_doubt);
+  CHECK(t.m.notice.text == kInDoubtText);
+}
+
+TEST_CASE("a store failure while authorizing means the payment was never sent") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(CardCollected{t.attempt(0).id, "pm_1", visa(), false});
+  t.dispatch(StoreFailed{"database is locked"});
+  CHECK(t.m.phase == PaymentPhase::Failed);
+  CHECK(t.attempt(0).state == AttemptState::Canceled);
+  CHECK(count_of<StartCollect>(t.dispatch(RetryWithAnotherCard{})) == 1);
+}
+
+TEST_CASE("the customer contact is saved with the sale for offline follow-up") {
+  Till t;
+  t.ring_up();
+  CHECK(t.dispatch(SetCustomerContact{"ana@example.com"}).empty());
+  const auto fx = t.dispatch(Charge{});
+  CHECK(std::get<PersistSale>(fx.at(0)).sale.customer_contact == "ana@example.com");
+  t.dispatch(CollectFailed{t.attempt(0).id, "timeout"});
+  const auto again = t.dispatch(SetCustomerContact{"+1 555 0100"});
+  REQUIRE(again.size() == 1);
+  CHECK(std::get<PersistSale>(again[0]).sale.customer_contact == "+1 555 0100");
+}
+
+TEST_CASE("clearing the cart works only before the sale was saved") {
+  Till t;
+  t.ring_up();
+  CHECK(t.dispatch(ClearCart{}).empty());
+  CHECK(t.m.cart.lines.empty());
+  CHECK(t.m.totals.total == 0);
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(CancelPayment{});
+  t.dispatch(CollectCanceled{t.attempt(0).id});
+  CHECK(t.dispatch(ClearCart{}).empty());
+  CHECK(t.m.notice.text == "This sale was already saved: void it instead");
+  CHECK(t.m.cart.lines.size() == 2);
+}
