@@ -727,8 +727,19 @@ std::vector<Delivery> Api::take_deliveries() {
 }
 
 void Api::record_delivery(DeliveryRecord record) {
-  std::lock_guard lock(impl_->mutex);
-  impl_->delivery_log.push_back(std::move(record));
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->delivery_log.push_back(std::move(record));
+  }
+  impl_->in_flight_changed.notify_all();
+}
+
+std::vector<DeliveryRecord> Api::wait_for_deliveries(std::size_t count,
+                                                     std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mutex);
+  impl_->in_flight_changed.wait_for(lock, timeout,
+                                    [&] { return impl_->delivery_log.size() >= count; });
+  return impl_->delivery_log;
 }
 
 std::vector<DeliveryRecord> Api::deliveries() const {

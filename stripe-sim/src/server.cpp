@@ -247,12 +247,13 @@ struct Server::Impl {
           stream.socket().shutdown(tcp::socket::shutdown_both, ec);
         }
       }
+      if (closing) co_return;  // shutting down: not an attempt worth recording
       api.record_delivery(DeliveryRecord{d.url, d.event_id, attempt, status});
       if (status >= 200 && status < 300) co_return;
       co_await sleep_for(backoff);
       backoff *= 2;
     }
-    log::warn("stripesim.webhook_gave_up", {{"url", d.url}, {"event_id", d.event_id}});
+    if (!closing) log::warn("stripesim.webhook_gave_up", {{"url", d.url}, {"event_id", d.event_id}});
   }
 };
 

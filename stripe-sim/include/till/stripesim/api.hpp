@@ -116,6 +116,10 @@ class Api {
   std::vector<Delivery> take_deliveries();
   void record_delivery(DeliveryRecord record);
   std::vector<DeliveryRecord> deliveries() const;
+  // Blocks until at least `count` delivery attempts were recorded or the timeout passes (real
+  // time; a synchronisation point for tests). Returns the log.
+  std::vector<DeliveryRecord> wait_for_deliveries(std::size_t count,
+                                                  std::chrono::milliseconds timeout) const;
 
   // Test and control access.
   std::vector<LedgerEntry> ledger() const;
