@@ -52,24 +52,26 @@ class Connection final : public terminal::protocol::DeviceIo, public std::enable
   }
 
   void send_bytes(std::vector<std::uint8_t> bytes) override {
-    if (closed_) return;
+    if (closed_ || dropping_) return;
     queue_.push_back(std::move(bytes));
     write_next();
   }
 
   void drop_link() override {
-    // Flush nothing more: an unplugged reader says nothing. Detach first, then close.
+    // Detach at once (the device says nothing more), but let frames it already sent reach the
+    // socket first, as they would have left a real reader before the cable was pulled.
     if (attached_) device_.attach(nullptr);
     attached_ = false;
-    close();
+    dropping_ = true;
+    if (!writing_ && queue_.empty()) close();
   }
 
   void schedule(std::chrono::milliseconds delay, std::function<void()> fn) override {
-    if (closed_) return;
+    if (closed_ || dropping_) return;
     auto timer = std::make_shared<asio::steady_timer>(io_, delay);
     timers_.push_back(timer);
     timer->async_wait([self = shared_from_this(), fn = std::move(fn), weak = std::weak_ptr(timer)](auto ec) {
-      if (ec || self->closed_) return;
+      if (ec || self->closed_ || self->dropping_) return;
       if (auto t = weak.lock()) std::erase(self->timers_, t);
       fn();
     });
@@ -80,6 +82,7 @@ class Connection final : public terminal::protocol::DeviceIo, public std::enable
     socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](auto ec, std::size_t n) {
       if (self->closed_) return;
       if (ec) return self->close();
+      if (self->dropping_) return;  // unplugged: nobody listens any more
       self->device_.receive_bytes(std::span<const std::uint8_t>(self->buffer_.data(), n));
       if (!self->closed_) self->read();
     });
@@ -93,6 +96,7 @@ class Connection final : public terminal::protocol::DeviceIo, public std::enable
       if (self->closed_) return;
       if (ec) return self->close();
       self->queue_.pop_front();
+      if (self->dropping_ && self->queue_.empty()) return self->close();
       self->write_next();
     });
   }
@@ -104,6 +108,7 @@ class Connection final : public terminal::protocol::DeviceIo, public std::enable
   bool attached_ = false;
   bool closed_ = false;
   bool writing_ = false;
+  bool dropping_ = false;
   std::deque<std::vector<std::uint8_t>> queue_;
   std::array<std::uint8_t, 4096> buffer_{};
   std::vector<std::shared_ptr<asio::steady_timer>> timers_;

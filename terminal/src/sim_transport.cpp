@@ -49,8 +49,10 @@ class SimTransport final : public Transport, public protocol::DeviceIo {
   // DeviceIo
   void send_bytes(std::vector<std::uint8_t> bytes) override {
     if (!open_) return;
+    // Bytes already sent are delivered even if the device unplugs right after (they were on
+    // the wire); only a host-side close() discards them.
     asio::post(io_, [this, alive = alive_, bytes = std::move(bytes)] {
-      if (!*alive || !open_) return;
+      if (!*alive) return;
       auto cb = callbacks_.on_bytes;  // the callback may destroy this transport
       cb(bytes);
     });
