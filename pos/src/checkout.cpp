@@ -856,6 +856,9 @@ class Reducer {
       if (std::find(currencies.begin(), currencies.end(), code) == currencies.end()) currencies.push_back(code);
     }
     for (const auto& c : currencies) o.headroom.push_back(headroom(ctx_.risk, o.stored, c));
+    o.oldest_age = o.stored.oldest && *o.stored.oldest < ctx_.now
+                       ? std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.now - *o.stored.oldest)
+                       : std::chrono::milliseconds{0};
     // The caps that do not depend on the next payment's amount or card: if one is reached, no
     // card payment can be stored and the kiosk must require online.
     const OfflinePayment probe{0, std::string(ctx_.currency.code()), "", "", false, ctx_.now};
@@ -871,6 +874,10 @@ class Reducer {
 };
 
 }  // namespace
+
+Model initial_model(const Context& context) {
+  return update(Model{}, OfflineStatusUpdated{}, context).model;
+}
 
 std::int64_t amount_paid(const Model& model) {
   std::int64_t paid = 0;

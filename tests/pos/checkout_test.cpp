@@ -801,3 +801,21 @@ TEST_CASE("clearing the cart works only before the sale was saved") {
   CHECK(t.m.notice.text == "This sale was already saved: void it instead");
   CHECK(t.m.cart.lines.size() == 2);
 }
+
+TEST_CASE("a register starts on the sell screen with its offline headroom computed") {
+  Till t;
+  const Model m = initial_model(t.ctx);
+  CHECK(m.screen == Screen::Sell);
+  CHECK(m.offline.online);
+  CHECK(m.offline.headroom == std::vector<Headroom>{{"usd", 100'000, 50, 10'000}});
+  CHECK(m.offline.require_online_reason.empty());
+  // The oldest stored payment's age is computed for the staff banner.
+  t.ctx.now = kT0 + 90min;
+  StoredTotals s;
+  s.by_currency["usd"] = StoredCurrency{2, 3000};
+  s.count = 2;
+  s.oldest = kT0;
+  t.dispatch(OfflineStatusUpdated{s});
+  CHECK(t.m.offline.oldest_age == 90min);
+  CHECK(t.m.offline.headroom[0] == Headroom{"usd", 97'000, 48, 10'000});
+}

@@ -59,6 +59,7 @@ class Catalog {
   const std::vector<Product>& products() const noexcept { return products_; }
 
   // nullptr when absent. The pointers stay valid as long as this Catalog lives, unmoved.
+  // Const lookups are safe from any thread; they never fail otherwise.
   const Product* find(std::string_view product_id) const;
   const Product* find_by_barcode(std::string_view barcode) const;
   const Product* find_by_sku(std::string_view sku) const;

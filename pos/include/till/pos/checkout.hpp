@@ -22,8 +22,11 @@
 //  PaymentOutcomeUnknown -> [UpdateAttempt(in_doubt), ResolveInDoubt]; "outcome unknown:
 //              checking, do not retry"; no retry, cash, cancel or new sale until InDoubtResolved.
 //  Actions that make no sense in the current phase (Charge twice, cart edits while tendering,
-//  ...) are rejected: the model is unchanged except `notice`, and there are no effects.
+//  ...) are rejected: the model is unchanged except `notice`, and there are no effects (the one
+//  exception: a wrong manager PIN is audited). Late or repeated events for an attempt that has
+//  moved on are ignored without touching the model.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -78,6 +81,9 @@ struct ReaderStatus {
 struct OfflineStatus {
   bool online = true;
   StoredTotals stored;
+  // Age of the oldest stored payment as of the last offline update (views have no clock; the
+  // runner dispatches OfflineStatusUpdated periodically, e.g. every 30 s, to keep it fresh).
+  std::chrono::milliseconds oldest_age{0};
   std::vector<Headroom> headroom;      // one per currency with stored payments, plus the sale's
   std::string require_online_reason;   // non-empty when a cap forces require-online, and why
   bool operator==(const OfflineStatus&) const = default;
@@ -152,7 +158,8 @@ struct Model {
   bool operator==(const Model&) const = default;
 };
 
-// Money taken so far for the current sale: approved, stored-offline and cash attempts.
+// Money taken so far for the current sale: approved, stored-offline and cash attempts. These
+// three helpers are pure; any thread.
 std::int64_t amount_paid(const Model& model);
 // What is still owed: total - amount_paid (0 when no sale).
 std::int64_t balance_due(const Model& model);
@@ -320,7 +327,7 @@ struct Context {
   Random& random;               // ids and idempotency keys (UUIDv4); SeededRandom in tests
   std::string register_id;
   std::string account_id;       // connected account (acct_...) bound to every attempt
-  Currency currency;            // the register's currency (the catalog's)
+  Currency currency;            // the register's currency; must equal catalog.currency()
   const Catalog& catalog;
   RiskConfig risk;
   Merchant merchant;
@@ -338,6 +345,10 @@ struct Update {
 // The reducer. Pure and deterministic given the Context; call on the UI thread. Never fails:
 // a rejected action returns the model with `notice` set and no effects.
 Update update(Model model, const Action& action, const Context& context);
+
+// The model a register starts with: the sell screen, online, headroom under the caps computed.
+// Any thread; never fails.
+Model initial_model(const Context& context);
 
 // A short cashier-facing reason for a decline code ("Insufficient funds: ask for another card or
 // another way to pay"). Never says "lost" or "stolen" (shown to the customer).

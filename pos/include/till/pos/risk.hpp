@@ -113,6 +113,7 @@ struct Headroom {
   std::int64_t per_transaction_max = 0;
   bool operator==(const Headroom&) const = default;
 };
+// Pure; any thread; never fails (an unconfigured currency has 0 amount headroom).
 Headroom headroom(const RiskConfig& config, const StoredTotals& stored, const std::string& currency);
 
 std::string_view to_string(RefusalReason r) noexcept;
