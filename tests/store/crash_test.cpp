@@ -142,6 +142,46 @@ void crash_campaign(int kills, std::uint64_t seed) {
 
 }  // namespace
 
+TEST_CASE("a second writer process is refused with the first one's pid while readers still read") {
+  TempDir dir;
+  FakeClock clock;
+  const auto path = dir.file("till.db");
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::execl(TILL_STORE_CRASH_CHILD, TILL_STORE_CRASH_CHILD, path.c_str(), "0", "1000000",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  // Once the child reported a commit, it holds the writer lock.
+  std::string buf;
+  std::vector<std::string> reported;
+  char chunk[256];
+  while (reported.empty()) {
+    const ssize_t n = ::read(fds[0], chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    REQUIRE(n > 0);
+    buf.append(chunk, static_cast<std::size_t>(n));
+    take_lines(buf, reported);
+  }
+  auto second = Store::open(path, clock);
+  auto reader = Store::open(path, clock, {.mode = OpenMode::ReadOnly});
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(fds[0]);
+  REQUIRE_FALSE(second);
+  CHECK(second.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(second.error().message.find("in use by pid " + std::to_string(pid)) != std::string::npos);
+  REQUIRE(reader);
+  CHECK(reader->get_sale(reported.front()));
+  // The kernel released the dead writer's lock: the next writer gets in.
+  CHECK(Store::open(path, clock));
+}
+
 TEST_CASE("every sale reported committed survives 20 SIGKILLs of the committing process") {
   crash_campaign(20, 20261123);
 }

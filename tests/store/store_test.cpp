@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 
 #include "store_fixtures.hpp"
 
@@ -187,6 +188,20 @@ TEST_CASE("several writes in one transaction commit together or not at all") {
   }));
   CHECK(store.get_attempt("att-1"));
   CHECK(store.operations_for_sale("sale-1")->size() == 1);
+}
+
+TEST_CASE("an exception thrown inside a write rolls it back and comes out as Internal") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = open_store(dir.file("till.db"), clock);
+  auto r = store.write([&](WriteTx& tx) -> Status {
+    REQUIRE(tx.persist_sale(make_sale("sale-1")));
+    throw std::runtime_error("bug in a caller");
+  });
+  REQUIRE_FALSE(r);
+  CHECK(r.error().kind == ErrorKind::Internal);
+  CHECK(store.get_sale("sale-1").error().kind == ErrorKind::NotFound);
+  REQUIRE(store.persist_sale(make_sale("sale-1")));  // and the store still works
 }
 
 TEST_CASE("a write started inside a write is refused") {
