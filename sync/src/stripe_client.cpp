@@ -95,7 +95,8 @@ Error classify_response(bool is_post, const StripeResponse& response) {
     detail.param = api->param;
     detail.request_log_url = api->request_log_url;
     detail.payment_intent_id = api->payment_intent_id;
-    if (!api->message.empty()) message = api->message;
+    // Stripe masks keys in its messages; a proxy or simulator might not. Errors get logged.
+    if (!api->message.empty()) message = redact_secrets(api->message);
   }
   const int s = response.status;
   const auto& type = detail.type;
