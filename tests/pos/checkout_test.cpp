@@ -819,3 +819,18 @@ TEST_CASE("a register starts on the sell screen with its offline headroom comput
   CHECK(t.m.offline.oldest_age == 90min);
   CHECK(t.m.offline.headroom[0] == Headroom{"usd", 97'000, 48, 10'000});
 }
+
+TEST_CASE("screens and payment phases have stable names for logs and screenshots") {
+  CHECK(to_string(Screen::Sell) == "sell");
+  CHECK(to_string(Screen::Payment) == "payment");
+  CHECK(to_string(Screen::Receipt) == "receipt");
+  CHECK(to_string(Screen::BackOffice) == "back_office");
+  CHECK(to_string(PaymentPhase::None) == "none");
+  CHECK(to_string(PaymentPhase::Collecting) == "collecting");
+  CHECK(to_string(PaymentPhase::Canceling) == "canceling");
+  CHECK(to_string(PaymentPhase::Authorizing) == "authorizing");
+  CHECK(to_string(PaymentPhase::InDoubt) == "in_doubt");
+  CHECK(to_string(PaymentPhase::Declined) == "declined");
+  CHECK(to_string(PaymentPhase::Refused) == "refused");
+  CHECK(to_string(PaymentPhase::Failed) == "failed");
+}

@@ -128,3 +128,21 @@ TEST_CASE("headroom reports what is left under the caps and never goes negative"
   CHECK(headroom(c, stored(60, 250'000), "usd") == Headroom{"usd", 0, 0, 10'000});
   CHECK(headroom(c, {}, "kwd") == Headroom{"kwd", 0, 50, 0});
 }
+
+TEST_CASE("refusal reasons have stable names for the audit log") {
+  CHECK(to_string(RefusalReason::Disabled) == "disabled");
+  CHECK(to_string(RefusalReason::CurrencyNotAllowed) == "currency_not_allowed");
+  CHECK(to_string(RefusalReason::OverTransactionMax) == "over_transaction_max");
+  CHECK(to_string(RefusalReason::OverStoredTotal) == "over_stored_total");
+  CHECK(to_string(RefusalReason::OverStoredCount) == "over_stored_count");
+  CHECK(to_string(RefusalReason::TooOld) == "too_old");
+  CHECK(to_string(RefusalReason::BrandNotAllowed) == "brand_not_allowed");
+  CHECK(to_string(RefusalReason::OnlinePin) == "online_pin");
+  CHECK(to_string(RefusalReason::Interac) == "interac");
+  CHECK(to_string(RefusalReason::Swipe) == "swipe");
+  // A max age that is not whole hours is spelled in minutes.
+  RiskConfig c = RiskConfig::safe_defaults();
+  c.max_age = 90min;
+  CHECK(std::get<Refused>(evaluate(c, stored(1, 100, kNow - 2h), pay(100))).message ==
+        "a stored payment is older than 90 min; forward it before storing more");
+}

@@ -1,5 +1,7 @@
 #include "till/pos/states.hpp"
 
+#include "till/pos/records.hpp"
+
 #include <catch2/catch.hpp>
 #include <set>
 #include <utility>
@@ -74,4 +76,30 @@ TEST_CASE("state names round-trip through their string form") {
   CHECK(to_string(OutboxState::FailedRetryable) == "failed_retryable");
   CHECK(to_string(SaleState::PartiallyPaid) == "partially_paid");
   CHECK_FALSE(parse_sale_state("refunded"));
+}
+
+TEST_CASE("every state, operation kind and final-state rule has a stable name") {
+  for (auto s : {SaleState::Open, SaleState::Tendering, SaleState::Paid, SaleState::PartiallyPaid, SaleState::Voided}) {
+    CHECK(parse_sale_state(to_string(s)) == s);
+  }
+  for (auto s : {OutboxState::Pending, OutboxState::InFlight, OutboxState::Done, OutboxState::FailedRetryable,
+                 OutboxState::Dead}) {
+    CHECK(parse_outbox_state(to_string(s)) == s);
+  }
+  CHECK_FALSE(parse_outbox_state("sent"));
+  CHECK_FALSE(parse_attempt_state("pending"));
+  for (auto k : {OperationKind::CreatePaymentIntent, OperationKind::ProcessPaymentIntent, OperationKind::Capture,
+                 OperationKind::Cancel, OperationKind::Refund}) {
+    CHECK(parse_operation_kind(to_string(k)) == k);
+  }
+  CHECK(to_string(OperationKind::CreatePaymentIntent) == "create_payment_intent");
+  CHECK_FALSE(parse_operation_kind("charge"));
+  CHECK(is_final(SaleState::Paid));
+  CHECK(is_final(SaleState::Voided));
+  CHECK_FALSE(is_final(SaleState::Tendering));
+  CHECK(is_final(AttemptState::Declined));
+  CHECK_FALSE(is_final(AttemptState::InDoubt));
+  CHECK_FALSE(is_final(AttemptState::StoredOffline));
+  CHECK(transition(OutboxState::Done, OutboxState::Pending).error().message == "illegal transition done -> pending");
+  CHECK(transition(AttemptState::InDoubt, AttemptState::Approved).value() == AttemptState::Approved);
 }
