@@ -77,6 +77,15 @@ struct ScriptedPayment {
   bool require_update = false;   // firmware update becomes required
 };
 
+inline ScriptedPayment scripted_card(std::string card, Fault fault = Fault::None,
+                                     ReadMethod method = ReadMethod::Contact) {
+  ScriptedPayment p;
+  p.card = std::move(card);
+  p.fault = fault;
+  p.method = method;
+  return p;
+}
+
 // A decision the device made, for tests and the interactive log (never the PAN).
 struct DeviceRecord {
   std::string outcome;  // approved, approved_offline, declined:<code>, cancelled, error:<code>, lost:<...>, abandoned
