@@ -834,3 +834,29 @@ TEST_CASE("screens and payment phases have stable names for logs and screenshots
   CHECK(to_string(PaymentPhase::Refused) == "refused");
   CHECK(to_string(PaymentPhase::Failed) == "failed");
 }
+
+TEST_CASE("after a decline the cashier may give up on cards and edit the cart again") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(CardCollected{t.attempt(0).id, "pm_1", visa(), false});
+  t.dispatch(PaymentDeclined{t.attempt(0).id, "expired_card", "", ""});
+  t.ctx.now = kT0 + 1min;
+  const auto fx = t.dispatch(CancelPayment{});
+  CHECK(fx == std::vector<Effect>{UpdateSaleState{t.m.sale->id, SaleState::Open, kT0 + 1min}});
+  CHECK(t.m.phase == PaymentPhase::None);
+  CHECK(t.m.screen == Screen::Sell);
+  CHECK(t.dispatch(RemoveLine{1}).empty());
+  CHECK(t.m.cart.lines.size() == 1);
+}
+
+TEST_CASE("form values in the queued request are percent-encoded, keys keep their brackets") {
+  Till t;
+  t.ctx.register_id = "front counter/1";
+  t.ring_up();
+  t.dispatch(Charge{});
+  const auto fx = t.dispatch(CardCollected{t.attempt(0).id, "pm_a+b", visa(), false});
+  const std::string& body = std::get<EnqueueOperation>(fx.at(1)).operation.body;
+  CHECK_THAT(body, Catch::Contains("&payment_method=pm_a%2Bb&"));
+  CHECK_THAT(body, Catch::Contains("&metadata[register_id]=front%20counter%2F1&"));
+}
