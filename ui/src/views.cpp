@@ -65,6 +65,16 @@ bool field(FrameLog* log, const char* id, const char* hint, std::array<char, N>&
   return result;
 }
 
+// A tab whose header is recorded like a button (BeginTabItem leaves the tab as the last item).
+bool tab(FrameLog* log, const char* label) {
+  const bool open = ImGui::BeginTabItem(label);
+  if (log != nullptr) {
+    log->add({LoggedItem::Kind::Button, std::string(visible_label(label)), ImGui::GetItemRectMin(),
+              ImGui::GetItemRectMax(), true});
+  }
+  return open;
+}
+
 bool key_pressed(int key) {
   return key >= 0 && key < 512 && ImGui::IsKeyPressed(key, false);
 }
@@ -180,13 +190,13 @@ void product_grid(const pos::Model&, SellViewState& state, const ViewEnv& env) {
   const auto& categories = catalog.categories();
   std::string category_id;
   if (ImGui::BeginTabBar("categories")) {
-    if (ImGui::BeginTabItem("All")) {
+    if (tab(env.log, "All")) {
       state.category = 0;
       ImGui::EndTabItem();
     }
     for (std::size_t i = 0; i < categories.size(); ++i) {
       const std::string label = categories[i].name + "##cat" + categories[i].id;
-      if (ImGui::BeginTabItem(label.c_str())) {
+      if (tab(env.log, label.c_str())) {
         state.category = static_cast<int>(i) + 1;
         ImGui::EndTabItem();
       }
@@ -872,27 +882,27 @@ void draw_back_office(const pos::Model& m, BackOfficeViewState& state, const Vie
   if (!state.input_error.empty()) text(env.log, "! " + state.input_error, Tone::Bad);
   if (ImGui::BeginTabBar("back_office_tabs")) {
     const std::string attention = "Needs attention (" + std::to_string(m.back_office.attention.size()) + ")###attention";
-    if (ImGui::BeginTabItem("Sync queue")) {
+    if (tab(env.log, "Sync queue")) {
       queue_tab(m, env);
       ImGui::EndTabItem();
     }
-    if (ImGui::BeginTabItem(attention.c_str())) {
+    if (tab(env.log, attention.c_str())) {
       attention_tab(m, state, env);
       ImGui::EndTabItem();
     }
-    if (ImGui::BeginTabItem("Refunds")) {
+    if (tab(env.log, "Refunds")) {
       refunds_tab(m, state, env);
       ImGui::EndTabItem();
     }
-    if (ImGui::BeginTabItem("End of day")) {
+    if (tab(env.log, "End of day")) {
       day_tab(env);
       ImGui::EndTabItem();
     }
-    if (ImGui::BeginTabItem("Readers")) {
+    if (tab(env.log, "Readers")) {
       readers_tab(m, env);
       ImGui::EndTabItem();
     }
-    if (ImGui::BeginTabItem("Settings")) {
+    if (tab(env.log, "Settings")) {
       settings_tab(state, env);
       ImGui::EndTabItem();
     }
@@ -906,6 +916,7 @@ void draw_pin_prompt(BackOfficeViewState& state, const ViewEnv& env) {
   ImGui::SetNextWindowPos(centre, ImGuiCond_Always, ImVec2(0.5f, 0.5f));
   if (!ImGui::BeginPopupModal("Manager PIN", nullptr, ImGuiWindowFlags_AlwaysAutoResize | kPanel)) return;
   text(env.log, "Enter the manager PIN");
+  if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere();
   const bool entered = field(env.log, "##pin", "PIN", state.pin, 200,
                              ImGuiInputTextFlags_Password | ImGuiInputTextFlags_CharsDecimal |
                                  ImGuiInputTextFlags_EnterReturnsTrue);
