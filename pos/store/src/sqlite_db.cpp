@@ -106,9 +106,10 @@ Blob Stmt::blob(int col) const {
   return Blob(p, p + n);
 }
 
-Status Db::open(const std::string& path, int flags) {
+Status Db::open(const std::string& path, int flags, const std::string& vfs) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_EXRESCODE, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_EXRESCODE, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     Error e = sqlite_error(rc, db, "opening " + path);
     sqlite3_close_v2(db);

@@ -74,7 +74,7 @@ class Db {
   Db& operator=(const Db&) = delete;
   ~Db() { close(); }
 
-  Status open(const std::string& path, int flags);
+  Status open(const std::string& path, int flags, const std::string& vfs = {});
   void close();
   sqlite3* handle() const { return db_; }
 

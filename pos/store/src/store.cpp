@@ -890,7 +890,7 @@ struct Store::Impl {
     }
     const int flags = writer ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX)
                              : (SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
-    if (auto r = db.open(path, flags); !r) return r;
+    if (auto r = db.open(path, flags, options.vfs); !r) return r;
     sqlite3_extended_result_codes(db.handle(), 1);
     sqlite3_busy_timeout(db.handle(), static_cast<int>(options.busy_timeout.count()));
     if (writer) {

@@ -55,6 +55,9 @@ struct OpenOptions {
   std::optional<std::int64_t> max_page_count{};
   // Writer only: put operations left in_flight by a crash back to pending (same key) at open.
   bool recover_in_flight = true;
+  // The SQLite VFS to open with; empty = the platform default. Tests register a fault-injecting
+  // VFS here to fail the n-th write or sync.
+  std::string vfs{};
 };
 
 // Changes to an attempt. `state` may equal the current state (details only); otherwise the
