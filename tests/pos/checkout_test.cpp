@@ -353,7 +353,7 @@ TEST_CASE("a reader disconnect mid-payment goes in doubt, blocks every retry, an
   CHECK(amount_paid(t.m) == 1312);
 }
 
-TEST_CASE("a timeout while authorizing goes in doubt; resolved declined, a new card may be tried") {
+TEST_CASE("a timeout while authorizing goes in doubt, and once resolved declined a new card may be tried") {
   Till t;
   t.ring_up();
   t.dispatch(Charge{});
@@ -529,7 +529,7 @@ TEST_CASE("offline: an amount over the per-payment cap is refused before the car
   CHECK(t.m.notice.text == "Card payments need a connection now: offline limit: at most USD 100.00 per payment. Take cash or wait");
 }
 
-TEST_CASE("split tender: part cash, then card for the balance; the receipt shows both") {
+TEST_CASE("split tender: part cash, then card for the balance, with both on the receipt") {
   Till t;
   t.ring_up();
   const auto ids = t.next_ids(3);
