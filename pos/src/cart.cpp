@@ -66,6 +66,53 @@ Status accumulate_into(std::int64_t& acc, std::int64_t value) {
 
 }  // namespace
 
+Result<std::int64_t> parse_percent_ppm(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return fail(ErrorKind::InvalidArgument, "invalid percent '" + std::string(text) + "': " + why);
+  };
+  std::string_view t = text;
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  while (!t.empty() && (t.back() == ' ' || t.back() == '%')) t.remove_suffix(1);
+  if (t.empty()) return bad("empty");
+  std::int64_t whole = 0;
+  std::size_t i = 0;
+  std::size_t digits = 0;
+  for (; i < t.size() && t[i] != '.'; ++i) {
+    if (t[i] < '0' || t[i] > '9') return bad("unexpected character");
+    if (++digits > 3) return bad("must be between 0 and 100");
+    whole = whole * 10 + (t[i] - '0');
+  }
+  std::int64_t frac = 0;
+  int frac_digits = 0;
+  if (i < t.size()) {
+    ++i;
+    if (i == t.size() && digits == 0) return bad("no digits");
+    for (; i < t.size(); ++i) {
+      if (t[i] < '0' || t[i] > '9') return bad("unexpected character");
+      if (++frac_digits > 4) return bad("at most 4 decimal places");
+      frac = frac * 10 + (t[i] - '0');
+    }
+  }
+  if (digits == 0 && frac_digits == 0) return bad("no digits");
+  for (int k = frac_digits; k < 4; ++k) frac *= 10;
+  const std::int64_t ppm = whole * 10'000 + frac;
+  if (ppm > kPpm) return bad("must be between 0 and 100");
+  return ppm;
+}
+
+std::string format_percent_ppm(std::int64_t ppm) {
+  std::string out = ppm < 0 ? "-" : "";
+  const std::uint64_t mag = ppm < 0 ? 0 - static_cast<std::uint64_t>(ppm) : static_cast<std::uint64_t>(ppm);
+  out += std::to_string(mag / 10'000);
+  std::string frac = std::to_string(mag % 10'000);
+  if (frac != "0") {
+    frac.insert(0, 4 - frac.size(), '0');
+    while (frac.back() == '0') frac.pop_back();
+    out += '.' + frac;
+  }
+  return out + "%";
+}
+
 Result<CartLine> make_line(const Catalog& catalog, const Product& product, std::int64_t quantity) {
   const TaxClass* tax = catalog.tax_class(product.tax_class);
   if (tax == nullptr) return fail(ErrorKind::NotFound, "unknown tax class '" + product.tax_class + "'");

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "till/pos/cart.hpp"
 #include "till/pos/money.hpp"
 
 namespace till::pos {
@@ -74,20 +75,6 @@ struct Amounts {
     return Money(minor, Currency::of("usd")).amount_string();  // 2 decimals for an unknown code
   }
 };
-
-// 88'750 ppm -> "8.875%", 200'000 -> "20%".
-std::string percent_text(std::int64_t ppm) {
-  std::string out = std::to_string(ppm / 10'000);
-  std::int64_t frac = ppm % 10'000;
-  if (frac != 0) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%04lld", static_cast<long long>(frac));
-    std::string f = buf;
-    while (!f.empty() && f.back() == '0') f.pop_back();
-    out += '.' + f;
-  }
-  return out + "%";
-}
 
 std::string timestamp_text(Timestamp t) {
   using namespace std::chrono;
@@ -215,7 +202,7 @@ std::string render_receipt(const ReceiptInput& in) {
       (l.tax_inclusive ? incl_tax : excl_tax) += l.tax;
       (l.tax_inclusive ? incl_net : excl_net) += l.net;
     }
-    const std::string rate = percent_text(t.tax_rate_ppm);
+    const std::string rate = format_percent_ppm(t.tax_rate_ppm);
     if (excl_net != 0 || excl_tax != 0) p.row("Tax " + rate + " on " + money(excl_net), money(excl_tax));
     if (incl_net != 0 || incl_tax != 0) p.row("(incl. tax " + rate + " on " + money(incl_net) + ")", money(incl_tax));
   }

@@ -285,3 +285,28 @@ TEST_CASE("for random carts the totals always add up and discounts never exceed 
     CHECK(tax_net == net);
   }
 }
+
+TEST_CASE("percent text typed by a cashier becomes ppm exactly, and ppm prints back") {
+  CHECK(parse_percent_ppm("10").value() == 100'000);
+  CHECK(parse_percent_ppm("12.5").value() == 125'000);
+  CHECK(parse_percent_ppm("8.875%").value() == 88'750);
+  CHECK(parse_percent_ppm(" 100 ").value() == kPpm);
+  CHECK(parse_percent_ppm(".5").value() == 5'000);
+  CHECK(parse_percent_ppm("0.0001").value() == 1);
+  CHECK_FALSE(parse_percent_ppm("0.00001"));
+  CHECK_FALSE(parse_percent_ppm("100.01"));
+  CHECK_FALSE(parse_percent_ppm("1000"));
+  CHECK_FALSE(parse_percent_ppm("-5"));
+  CHECK_FALSE(parse_percent_ppm("1e2"));
+  CHECK_FALSE(parse_percent_ppm(""));
+  CHECK_FALSE(parse_percent_ppm("."));
+  CHECK(parse_percent_ppm("abc").error().message == "invalid percent 'abc': unexpected character");
+  CHECK(format_percent_ppm(88'750) == "8.875%");
+  CHECK(format_percent_ppm(200'000) == "20%");
+  CHECK(format_percent_ppm(5'000) == "0.5%");
+  CHECK(format_percent_ppm(1) == "0.0001%");
+  CHECK(format_percent_ppm(0) == "0%");
+  for (std::int64_t ppm : {0, 1, 99, 100, 22'500, 88'750, 999'999, 1'000'000}) {
+    CHECK(parse_percent_ppm(format_percent_ppm(ppm)).value() == ppm);
+  }
+}

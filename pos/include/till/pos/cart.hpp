@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "till/base/result.hpp"
@@ -69,6 +70,13 @@ struct Cart {
   std::int64_t tip = 0;  // minor units, >= 0, untaxed
   bool operator==(const Cart&) const = default;
 };
+
+// "12.5" or "12.5%" -> 125'000 ppm: what a cashier types for a percent discount, parsed
+// without floating point. At most 4 decimal places, 0..100 %. InvalidArgument otherwise.
+// Pure; any thread.
+Result<std::int64_t> parse_percent_ppm(std::string_view text);
+// 88'750 -> "8.875%", 200'000 -> "20%". Pure; any thread; never fails.
+std::string format_percent_ppm(std::int64_t ppm);
 
 // A cart line built from a catalog product (price and tax class copied). Fails with NotFound
 // when the product's tax class is missing (cannot happen for a validated Catalog).
