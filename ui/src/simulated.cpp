@@ -39,6 +39,9 @@ KioskConfig demo_config() {
   c.application_fee_ppm = 10'000;  // 1 %
   c.location_id = "tml_demo";
   c.mode = "SIMULATED reader and Stripe";
+  // A placeholder in the shape of a test key, so the settings screen shows how a key is masked.
+  // The simulator never uses it.
+  c.api_key = Secret("sk_test_00000000000000000000demo");
   c.readers = {{"SIM-001", "Simulated reader SIM-001", "online"}};
   return c;
 }

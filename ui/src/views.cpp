@@ -164,6 +164,29 @@ void tenders_list(const pos::Model& m, const ViewEnv& env) {
 
 // ---- sell screen pieces ----------------------------------------------------------------------
 
+// Greedy word wrap to `width` pixels, at most two lines (tiles are big but not unlimited).
+std::string wrap_label(const std::string& name, float width) {
+  std::string out;
+  std::string line;
+  int lines = 1;
+  std::size_t i = 0;
+  while (i < name.size()) {
+    std::size_t j = name.find(' ', i);
+    if (j == std::string::npos) j = name.size();
+    const std::string word = name.substr(i, j - i);
+    const std::string candidate = line.empty() ? word : line + " " + word;
+    if (!line.empty() && ImGui::CalcTextSize(candidate.c_str()).x > width && lines < 2) {
+      out += line + "\n";
+      line = word;
+      ++lines;
+    } else {
+      line = candidate;
+    }
+    i = j + 1;
+  }
+  return out + line;
+}
+
 bool matches(const pos::Product& p, const std::string& needle) {
   if (needle.empty()) return true;
   return lower(p.name).find(needle) != std::string::npos || lower(p.sku).find(needle) != std::string::npos ||
@@ -215,9 +238,11 @@ void product_grid(const pos::Model&, SellViewState& state, const ViewEnv& env) {
 
   ImGui::BeginChild("grid", ImVec2(0, 0), false, kPanel);
   const float scale = ImGui::GetFontSize() / 20.0f;
-  const ImVec2 tile(168.0f * scale, 84.0f * scale);  // >= 9 mm at typical kiosk DPI
   const float spacing = ImGui::GetStyle().ItemSpacing.x;
-  const int columns = std::max(1, static_cast<int>((ImGui::GetContentRegionAvail().x + spacing) / (tile.x + spacing)));
+  const float min_tile = 150.0f * scale;  // >= 9 mm wide at typical kiosk DPI
+  const float avail_w = ImGui::GetContentRegionAvail().x;
+  const int columns = std::max(1, static_cast<int>((avail_w + spacing) / (min_tile + spacing)));
+  const ImVec2 tile((avail_w - spacing * static_cast<float>(columns - 1)) / static_cast<float>(columns), 84.0f * scale);
   const int rows = (static_cast<int>(shown.size()) + columns - 1) / columns;
   ImGuiListClipper clipper;  // a 1,000-product catalog draws only the visible rows
   clipper.Begin(rows, tile.y + ImGui::GetStyle().ItemSpacing.y);
@@ -228,7 +253,8 @@ void product_grid(const pos::Model&, SellViewState& state, const ViewEnv& env) {
         if (i >= shown.size()) break;
         const pos::Product& p = *shown[i];
         if (col > 0) ImGui::SameLine();
-        const std::string label = p.name + "\n" + pos::Money(p.price, catalog.currency()).amount_string() + "##p" + p.id;
+        const std::string label = wrap_label(p.name, tile.x - 2 * ImGui::GetStyle().FramePadding.x) + "\n" +
+                                  pos::Money(p.price, catalog.currency()).amount_string() + "##p" + p.id;
         if (touch_button(env.log, label.c_str(), tile)) env.dispatch(pos::AddProduct{p.id, 1});
       }
     }
@@ -475,8 +501,12 @@ void draw_offline_banner(const pos::Model& m, const ViewEnv& env) {
   if (o.online && o.stored.count == 0 && o.require_online_reason.empty()) return;
   const pos::Currency fallback = env.config.catalog.currency();
   ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(0.25f, 0.20f, 0.05f, 1.0f));
-  const float lines = 2.0f + static_cast<float>(o.stored.by_currency.size() + o.headroom.size());
-  ImGui::BeginChild("offline_banner", ImVec2(0, ImGui::GetTextLineHeightWithSpacing() * lines + 24), true, kPanel);
+  const float lines = static_cast<float>(o.stored.by_currency.size() + o.headroom.size());
+  const float badges = o.require_online_reason.empty() ? 1.0f : 2.0f;
+  ImGui::BeginChild("offline_banner",
+                    ImVec2(0, ImGui::GetTextLineHeightWithSpacing() * lines + ImGui::GetFrameHeightWithSpacing() * badges +
+                                  ImGui::GetStyle().WindowPadding.y * 2),
+                    true, kPanel);
   badge(env.log, o.online ? "STORED PAYMENTS (STAFF ONLY)" : "OFFLINE (STAFF ONLY)", Tone::Warning);
   ImGui::SameLine();
   std::string summary = std::to_string(o.stored.count) + " payment" + (o.stored.count == 1 ? "" : "s") +
@@ -849,11 +879,19 @@ void settings_tab(BackOfficeViewState& state, const ViewEnv& env) {
   total_row(env.log, "API key", c.api_key.empty() ? "(not set: simulator)" : c.api_key.masked(), x);
   total_row(env.log, "Platform fee", percent_text(c.application_fee_ppm) + " of each card payment", x);
   total_row(env.log, "Offline payments", c.risk.enabled ? "allowed within caps" : "refused (require online)", x);
-  for (const auto& [code, caps] : c.risk.caps) {
-    const pos::Currency cur = currency_of(code, c.catalog.currency());
-    total_row(env.log, "  " + cur.upper() + " caps",
-              money(caps.per_transaction_max, cur) + " per payment, " + money(caps.stored_total_max, cur) + " stored", x);
+  const pos::Currency own = c.catalog.currency();
+  if (auto caps = c.risk.caps.find(std::string(own.code())); caps != c.risk.caps.end()) {
+    total_row(env.log, "  " + own.upper() + " caps",
+              money(caps->second.per_transaction_max, own) + " per payment, " +
+                  money(caps->second.stored_total_max, own) + " stored", x);
+  } else {
+    total_row(env.log, "  " + own.upper() + " caps", "none: offline refused in this currency", x);
   }
+  std::string others;
+  for (const auto& [code, caps] : c.risk.caps) {
+    if (code != own.code()) others += (others.empty() ? "" : ", ") + currency_of(code, own).upper();
+  }
+  if (!others.empty()) total_row(env.log, "  Other currencies with caps", others, x);
   total_row(env.log, "  Stored count cap", std::to_string(c.risk.max_stored_count), x);
   total_row(env.log, "  Oldest before forwarding", age_text(c.risk.max_age), x);
   std::string brands;
@@ -883,27 +921,39 @@ void draw_back_office(const pos::Model& m, BackOfficeViewState& state, const Vie
   if (ImGui::BeginTabBar("back_office_tabs")) {
     const std::string attention = "Needs attention (" + std::to_string(m.back_office.attention.size()) + ")###attention";
     if (tab(env.log, "Sync queue")) {
+      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
       queue_tab(m, env);
+      ImGui::EndChild();
       ImGui::EndTabItem();
     }
     if (tab(env.log, attention.c_str())) {
+      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
       attention_tab(m, state, env);
+      ImGui::EndChild();
       ImGui::EndTabItem();
     }
     if (tab(env.log, "Refunds")) {
+      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
       refunds_tab(m, state, env);
+      ImGui::EndChild();
       ImGui::EndTabItem();
     }
     if (tab(env.log, "End of day")) {
+      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
       day_tab(env);
+      ImGui::EndChild();
       ImGui::EndTabItem();
     }
     if (tab(env.log, "Readers")) {
+      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
       readers_tab(m, env);
+      ImGui::EndChild();
       ImGui::EndTabItem();
     }
     if (tab(env.log, "Settings")) {
+      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
       settings_tab(state, env);
+      ImGui::EndChild();
       ImGui::EndTabItem();
     }
     ImGui::EndTabBar();
