@@ -108,7 +108,7 @@ TEST_CASE("test cards decline with a 402 card_error and the PaymentIntent return
     CHECK(fetched.json["status"] == "requires_payment_method");
   }
   for (const char* pm : {"pm_card_visa", "pm_card_mastercard", "pm_card_amex", "pm_card_discover",
-                         "pm_test_offlinePin", "pm_test_onlinePin"}) {
+                         "pm_test_offlinePin", "pm_test_onlinePin", "pm_sim_abcdefghijkmnopqrstu"}) {
     INFO(pm);
     CHECK(sim.pay(2000, "", pm)["status"] == "succeeded");
   }
