@@ -1,0 +1,204 @@
+#include "attempt_plan.hpp"
+
+#include "till/base/log.hpp"
+#include "till/sync/operations.hpp"
+
+namespace till::sync::detail {
+
+namespace {
+
+using pos::AttemptState;
+
+bool counts_as_paid(const pos::PaymentAttempt& a) {
+  // A stored-offline payment was accepted at the counter (the merchant carries the risk), so the
+  // kiosk marks the sale paid with it; the engine counts it the same way.
+  return a.state == AttemptState::Approved || a.state == AttemptState::StoredOffline;
+}
+
+store::AttemptUpdate step(const pos::PaymentAttempt& a, AttemptState to) {
+  store::AttemptUpdate u;
+  u.attempt_id = a.id;
+  u.state = to;
+  return u;
+}
+
+}  // namespace
+
+std::string_view to_string(Verdict::Kind k) noexcept {
+  switch (k) {
+    case Verdict::Kind::Approved: return "approved";
+    case Verdict::Kind::Authorized: return "authorized";
+    case Verdict::Kind::Declined: return "declined";
+    case Verdict::Kind::Canceled: return "canceled";
+    case Verdict::Kind::Created: return "created";
+    case Verdict::Kind::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+Verdict verdict_for(const PaymentIntent& pi, bool confirm_requested) {
+  Verdict v;
+  switch (pi.status) {
+    case PaymentIntentStatus::Succeeded: v.kind = Verdict::Kind::Approved; break;
+    case PaymentIntentStatus::RequiresCapture: v.kind = Verdict::Kind::Authorized; break;
+    case PaymentIntentStatus::Canceled: v.kind = Verdict::Kind::Canceled; break;
+    case PaymentIntentStatus::RequiresPaymentMethod:
+      if (pi.last_payment_error) {
+        v.kind = Verdict::Kind::Declined;
+        v.decline_code = !pi.last_payment_error->decline_code.empty() ? pi.last_payment_error->decline_code
+                                                                      : pi.last_payment_error->code;
+        v.message = pi.last_payment_error->message;
+      } else {
+        v.kind = confirm_requested ? Verdict::Kind::Unknown : Verdict::Kind::Created;
+      }
+      break;
+    case PaymentIntentStatus::RequiresConfirmation:
+      v.kind = confirm_requested ? Verdict::Kind::Unknown : Verdict::Kind::Created;
+      break;
+    case PaymentIntentStatus::RequiresAction:
+    case PaymentIntentStatus::Processing:
+    case PaymentIntentStatus::Unknown: v.kind = Verdict::Kind::Unknown; break;
+  }
+  return v;
+}
+
+Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt& cur, const AttemptTarget& target,
+                                 const FollowUps& follow, Timestamp now) {
+  AttemptPlan plan;
+  plan.attempt_id = cur.id;
+  AttemptState to = target.state;
+  if (to == AttemptState::Declined && cur.offline) to = AttemptState::DeclinedAfterForward;
+
+  if (!target.payment_intent_id.empty() && !cur.payment_intent_id.empty() &&
+      target.payment_intent_id != cur.payment_intent_id) {
+    // Two PaymentIntents for one attempt must never happen; if Stripe shows one, a person must
+    // look. Nothing is changed on the strength of the second one.
+    plan.conflicting_payment_intent = true;
+    plan.final_state = cur.state;
+    plan.note = "attempt " + cur.id + " already has PaymentIntent " + cur.payment_intent_id + ", not " +
+                target.payment_intent_id;
+    log::error("sync.conflicting_payment_intent", {{"attempt_id", cur.id},
+                                                   {"known", cur.payment_intent_id},
+                                                   {"other", target.payment_intent_id}});
+    return plan;
+  }
+
+  // The details every step carries (the last one wins; they never change a final attempt's money).
+  const auto with_details = [&](store::AttemptUpdate u) {
+    if (!target.payment_intent_id.empty()) u.payment_intent_id = target.payment_intent_id;
+    if (!target.decline_code.empty()) u.decline_code = target.decline_code;
+    if (!target.failure_message.empty()) u.failure_message = target.failure_message;
+    return u;
+  };
+
+  AttemptState state = cur.state;
+  if (pos::is_final(cur.state)) {
+    const bool cancel_authorization = cur.state == AttemptState::Approved && to == AttemptState::Canceled;
+    if (!cancel_authorization && to != cur.state) {
+      plan.refused_regression = true;
+      plan.note = "attempt " + cur.id + " is " + std::string(pos::to_string(cur.state)) + "; not moved to " +
+                  std::string(pos::to_string(to));
+    } else if (to == cur.state) {
+      if (!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) {
+        plan.updates.push_back(with_details(step(cur, cur.state)));
+      }
+    } else {
+      plan.updates.push_back(with_details(step(cur, to)));
+      state = to;
+    }
+  } else if (to == AttemptState::Submitting) {
+    if (cur.state == AttemptState::StoredOffline || cur.state == AttemptState::Collecting) {
+      plan.updates.push_back(with_details(step(cur, AttemptState::Submitting)));
+      state = AttemptState::Submitting;
+    } else if (!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) {
+      plan.updates.push_back(with_details(step(cur, cur.state)));  // in_doubt stays in_doubt until Stripe answers
+    }
+  } else if (to == cur.state) {
+    if ((!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) || !target.decline_code.empty()) {
+      plan.updates.push_back(with_details(step(cur, cur.state)));
+    }
+  } else {
+    if (!pos::can_transition(cur.state, to)) {
+      if (pos::can_transition(cur.state, AttemptState::Submitting) &&
+          pos::can_transition(AttemptState::Submitting, to)) {
+        plan.updates.push_back(step(cur, AttemptState::Submitting));  // forwarded first
+      } else {
+        return fail(ErrorKind::Internal, "attempt " + cur.id + ": no way from " +
+                                             std::string(pos::to_string(cur.state)) + " to " +
+                                             std::string(pos::to_string(to)));
+      }
+    }
+    plan.updates.push_back(with_details(step(cur, to)));
+    state = to;
+  }
+  plan.final_state = state;
+
+  const bool became_approved = state == AttemptState::Approved && cur.state != AttemptState::Approved;
+  if (became_approved) {
+    auto sale = store.get_sale(cur.sale_id);
+    if (!sale) return fail(sale.error());
+    if (sale->state == pos::SaleState::Tendering || sale->state == pos::SaleState::PartiallyPaid) {
+      auto attempts = store.attempts_for_sale(cur.sale_id);
+      if (!attempts) return fail(attempts.error());
+      std::int64_t covered = 0;
+      for (const auto& a : *attempts) {
+        if (a.id == cur.id || counts_as_paid(a)) covered += a.amount;
+      }
+      if (covered >= sale->total) plan.sale_to_paid = sale->id;
+    }
+  }
+
+  if (target.needs_capture && follow.auto_capture && state == AttemptState::Approved &&
+      !target.payment_intent_id.empty()) {
+    const std::string key = capture_key_for(cur);
+    auto ops = store.operations_for_sale(cur.sale_id);
+    if (!ops) return fail(ops.error());
+    bool exists = false;
+    for (const auto& o : *ops) exists = exists || o.idempotency_key == key;
+    if (!exists) {
+      auto op = make_capture_operation(cur, target.payment_intent_id,
+                                       target.capturable > 0 ? std::optional<std::int64_t>(target.capturable)
+                                                             : std::nullopt,
+                                       key, now);
+      if (!op) return fail(op.error());
+      op->next_attempt_at = now + follow.capture_delay;
+      plan.capture = std::move(*op);
+    }
+  }
+  return plan;
+}
+
+Status apply_plan(store::WriteTx& tx, const AttemptPlan& plan) {
+  for (const auto& u : plan.updates) {
+    if (auto r = tx.update_attempt(u); !r) return r;
+  }
+  if (plan.sale_to_paid) {
+    if (auto r = tx.update_sale_state(*plan.sale_to_paid, pos::SaleState::Paid); !r) return r;
+  }
+  if (plan.capture) {
+    if (auto r = tx.enqueue_operation(*plan.capture); !r) return fail(r.error());
+  }
+  return ok();
+}
+
+Result<std::optional<pos::PaymentAttempt>> find_attempt_for(store::Store& store, const PaymentIntent& pi) {
+  if (!pi.id.empty()) {
+    auto by_id = store.attempt_by_payment_intent(pi.id);
+    if (!by_id) return fail(by_id.error());
+    if (*by_id) return by_id;
+  }
+  const std::string* sale_id = pi.metadata_value("sale_id");
+  const std::string* number = pi.metadata_value("attempt");
+  if (sale_id == nullptr || number == nullptr) return std::optional<pos::PaymentAttempt>{};
+  auto attempts = store.attempts_for_sale(*sale_id);
+  if (!attempts) {
+    if (attempts.error().kind == ErrorKind::NotFound) return std::optional<pos::PaymentAttempt>{};
+    return fail(attempts.error());
+  }
+  for (auto& a : *attempts) {
+    if (std::to_string(a.number) == *number) return std::optional<pos::PaymentAttempt>(std::move(a));
+  }
+  return std::optional<pos::PaymentAttempt>{};
+}
+
+}  // namespace till::sync::detail

@@ -1,0 +1,73 @@
+#pragma once
+// Shared by the engine and the webhook handler (internal): what Stripe's view of a
+// PaymentIntent means for a payment attempt, and how to record it without ever regressing a
+// final state. Planning reads the store; applying writes inside the caller's transaction, so the
+// attempt, the sale, a follow-up capture and the caller's own bookkeeping (completing the
+// operation, recording the webhook event) commit together or not at all.
+//
+// Core thread only (uses the Store).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "till/base/clock.hpp"
+#include "till/base/result.hpp"
+#include "till/pos/records.hpp"
+#include "till/store/store.hpp"
+#include "till/sync/stripe_types.hpp"
+
+namespace till::sync::detail {
+
+struct Verdict {
+  enum class Kind {
+    Approved,    // succeeded
+    Authorized,  // requires_capture: approved, capture pending
+    Declined,    // requires_payment_method with last_payment_error
+    Canceled,
+    Created,     // created without confirm (server-driven flow): awaiting processing
+    Unknown,     // processing / requires_action / a status Till does not know: still in doubt
+  };
+  Kind kind = Kind::Unknown;
+  std::string decline_code;
+  std::string message;
+};
+std::string_view to_string(Verdict::Kind k) noexcept;
+
+Verdict verdict_for(const PaymentIntent& pi, bool confirm_requested);
+
+struct AttemptTarget {
+  pos::AttemptState state = pos::AttemptState::InDoubt;  // Declined becomes declined_after_forward when offline
+  std::string payment_intent_id;
+  std::string decline_code;
+  std::string failure_message;
+  bool needs_capture = false;          // authorized with manual capture
+  std::int64_t capturable = 0;
+};
+
+struct FollowUps {
+  bool auto_capture = true;
+  std::chrono::milliseconds capture_delay{0};
+};
+
+struct AttemptPlan {
+  std::string attempt_id;
+  std::vector<store::AttemptUpdate> updates;  // applied in order (e.g. stored_offline -> submitting -> approved)
+  pos::AttemptState final_state = pos::AttemptState::InDoubt;
+  std::optional<std::string> sale_to_paid;    // mark this sale paid
+  std::optional<pos::OutboxOperation> capture;  // enqueue this capture
+  bool refused_regression = false;  // Stripe's view would have moved a final state backwards: ignored
+  bool conflicting_payment_intent = false;  // the attempt already has another PaymentIntent id
+  std::string note;
+};
+
+// Reads the sale, its attempts and operations as needed. Fails only on store errors.
+Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt& current, const AttemptTarget& target,
+                                 const FollowUps& follow, Timestamp now);
+Status apply_plan(store::WriteTx& tx, const AttemptPlan& plan);
+
+// The attempt a PaymentIntent belongs to: by its id, else by metadata[sale_id] + metadata[attempt]
+// (number). nullopt when neither matches.
+Result<std::optional<pos::PaymentAttempt>> find_attempt_for(store::Store& store, const PaymentIntent& pi);
+
+}  // namespace till::sync::detail
