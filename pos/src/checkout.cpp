@@ -336,7 +336,11 @@ class Reducer {
                         m_.attempts.end());
       m_.active_attempt_id.reset();
       m_.phase = PaymentPhase::Failed;
-      m_.sale_saved = false;
+      // The sale itself may not be on disk either: with nothing paid, reopen it in the model so
+      // the next tender emits PersistSale (an upsert) again before anything else.
+      if (!m_.sale_saved && m_.sale && m_.sale->state == SaleState::Tendering && amount_paid(m_) == 0) {
+        m_.sale->state = SaleState::Open;
+      }
     } else if (at != nullptr && m_.phase == PaymentPhase::Authorizing) {
       at->state = AttemptState::Canceled;
       at->failure_message = "could not be saved: " + a.message;
@@ -703,6 +707,13 @@ class Reducer {
     const bool current = m_.active_attempt_id && *m_.active_attempt_id == at.id;
     const std::int64_t approved_amount = at.amount;
     if (current) end_card_phase();
+    if (m_.sale && m_.sale->state == SaleState::Open) {
+      // A late approval for an attempt whose cancel had reopened the sale: money was taken, so
+      // the sale is being paid again (and its cart is locked by amount_paid).
+      m_.sale->state = SaleState::Tendering;
+      m_.sale->updated_at = ctx_.now;
+      effects_.push_back(UpdateSaleState{m_.sale->id, SaleState::Tendering, ctx_.now});
+    }
     if (m_.sale && m_.sale->state == SaleState::Tendering && balance_due(m_) == 0) {
       complete_sale();
       notice(NoticeLevel::Info, "Approved " + money(approved_amount));
