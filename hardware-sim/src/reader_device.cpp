@@ -103,7 +103,7 @@ void ReaderDevice::after(milliseconds d, std::function<void()> fn) {
 
 // ---- outgoing -------------------------------------------------------------------------------
 
-void ReaderDevice::send(p::Message m, std::uint16_t) {
+void ReaderDevice::send(p::Message m) {
   const std::uint16_t seq = next_seq_++;
   if (next_seq_ == 0) next_seq_ = 1;
   auto bytes = p::encode(p::Envelope{seq, std::move(m)});

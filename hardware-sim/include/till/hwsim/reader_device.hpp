@@ -154,7 +154,7 @@ class ReaderDevice final : public terminal::protocol::DeviceEndpoint {
   void finish(terminal::protocol::CollectResult r, std::string record);
   void fail_txn(terminal::protocol::ErrorCode code, std::string message);
   void event(terminal::protocol::EventKind k, std::string message = {}, std::uint8_t progress = 0);
-  void send(terminal::protocol::Message m, std::uint16_t seq = 0);
+  void send(terminal::protocol::Message m);
   void send_status();
   void enqueue(std::vector<std::uint8_t> bytes);
   void enqueue_drop();
