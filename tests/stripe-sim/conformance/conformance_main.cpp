@@ -3,10 +3,14 @@
 // own webhook verifier checks a header made by the SDK's generateTestHeaderString.
 //
 //   till_stripesim_conformance <source dir with package*.json + conformance.mjs> <work dir>
+//                              <path to till-stripe-sim>
 //
+// The program is started as a child process with flags (keys, account, rate limit off), so its
+// command line and its "listening on" line are exercised too.
 // Exit 0 pass, 1 fail, 77 skipped (CTest SKIP_RETURN_CODE) only when node or npm is absent.
 // A plain main rather than Catch2: the test must be able to report "skipped" to CTest.
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -15,10 +19,13 @@
 #include <sstream>
 #include <string>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "till/base/secret.hpp"
-#include "till/stripesim/server.hpp"
 #include "till/sync/webhook.hpp"
 
 namespace fs = std::filesystem;
@@ -35,11 +42,59 @@ int fail(const std::string& why) {
   return 1;
 }
 
+// till-stripe-sim as a child; stops it (SIGTERM, then waits) when destroyed.
+struct SimProcess {
+  pid_t pid = -1;
+  int port = 0;
+
+  bool start(const std::string& program) {
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    std::vector<std::string> args = {program, "--port", "0",
+                                     "--api-key", "sk_test_till_conformance_key_0001",
+                                     "--account", "acct_1TillConformance001",
+                                     "--rate-limit", "0", "--seed", "11"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (rc != 0) {
+      close(fds[0]);
+      pid = -1;
+      return false;
+    }
+    // First line: "listening on 127.0.0.1:PORT".
+    std::string line;
+    char c = 0;
+    while (read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    close(fds[0]);
+    const std::string prefix = "listening on 127.0.0.1:";
+    if (line.rfind(prefix, 0) != 0) return false;
+    port = std::atoi(line.c_str() + prefix.size());
+    return port > 0;
+  }
+
+  ~SimProcess() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: till_stripesim_conformance <conformance source dir> <work dir>\n";
+  if (argc != 4) {
+    std::cerr << "usage: till_stripesim_conformance <conformance source dir> <work dir> "
+                 "<till-stripe-sim>\n";
     return 2;
   }
   if (!have("node") || !have("npm")) {
@@ -61,22 +116,17 @@ int main(int argc, char** argv) {
     return fail("npm ci failed (see " + (work / "npm-ci.log").string() + ")");
   }
 
-  till::stripesim::ServerOptions options;
-  options.sim.api_keys = {"sk_test_till_conformance_key_0001"};
-  options.sim.connected_accounts = {"acct_1TillConformance001"};
-  options.sim.rate_limit_test = 0;  // the script's burst is not what is being tested
-  auto server = till::stripesim::Server::start(options);
-  if (!server) return fail(server.error().describe());
+  SimProcess sim;  // rate limit off: the script's burst is not what is being tested
+  if (!sim.start(argv[3])) return fail(std::string("could not start ") + argv[3]);
 
   const fs::path result = work / "sdk-signature.json";
   fs::remove(result, ec);
   const std::string run = "cd '" + work.string() + "' && SIM_PORT=" +
-                          std::to_string((*server)->port()) +
+                          std::to_string(sim.port) +
                           " SIM_KEY=sk_test_till_conformance_key_0001"
                           " SIM_ACCOUNT=acct_1TillConformance001 RESULT_FILE='" +
                           result.string() + "' node conformance.mjs";
   const int rc = std::system(run.c_str());
-  (*server)->stop();
   if (rc != 0) return fail("the Node SDK script reported a failure (output above)");
 
   std::ifstream in(result);
