@@ -51,50 +51,59 @@ class Core : public std::enable_shared_from_this<Core> {
     events_ = nullptr;
   }
 
-  void discover(milliseconds, Reader::DiscoverCallback done) {
-    if (auto e = busy(false)) return post_error(std::move(done), *e);
-    begin(OpKind::Discover);
-    api_.async_list_readers(guard([this, done = std::move(done)](Result<std::vector<ServerReader>> r) mutable {
+  void discover(milliseconds deadline, Reader::DiscoverCallback done_in) {
+    if (auto e = busy(false)) return post_error(std::move(done_in), *e);
+    auto done = begin_timed(OpKind::Discover, deadline, std::move(done_in), ErrorKind::Unavailable);
+    const auto id = op_id_;
+    api_.async_list_readers(guard([this, id, done](Result<std::vector<ServerReader>> r) mutable {
+      if (!current(id)) return;  // the deadline already answered
       end_op();
-      if (!r) return done(tl::unexpected(r.error()));
+      if (!r) return (*done)(tl::unexpected(r.error()));
       std::vector<ReaderInfo> out;
       for (const auto& x : *r) out.push_back(to_info(x));
-      done(std::move(out));
+      (*done)(std::move(out));
     }));
   }
 
   void register_reader(const std::string& code, const std::string& label, const std::string& location,
-                       Reader::ConnectCallback done) {
-    if (auto e = busy(false)) return post_error(std::move(done), *e);
-    begin(OpKind::Register);
+                       milliseconds deadline, Reader::ConnectCallback done_in) {
+    if (auto e = busy(false)) return post_error(std::move(done_in), *e);
+    // A registration whose answer is late may still have happened: list the readers to know.
+    auto done = begin_timed(OpKind::Register, deadline, std::move(done_in), ErrorKind::OutcomeUnknown);
+    const auto id = op_id_;
     api_.async_register_reader(code, label, location, new_uuid_v4(random_),
-                               guard([this, done = std::move(done)](Result<ServerReader> r) mutable {
+                               guard([this, id, done](Result<ServerReader> r) mutable {
+                                 if (!current(id)) return;
                                  end_op();
-                                 if (!r) return done(tl::unexpected(r.error()));
-                                 done(to_info(*r));
+                                 if (!r) return (*done)(tl::unexpected(r.error()));
+                                 (*done)(to_info(*r));
                                }));
   }
 
-  void connect(const ReaderInfo& which, milliseconds, Reader::ConnectCallback done) {
+  void connect(const ReaderInfo& which, milliseconds deadline, Reader::ConnectCallback done_in) {
     if (state_ == ConnectionState::Connected)
-      return post_error(std::move(done), Error{ErrorKind::FailedPrecondition, "already connected", std::nullopt});
-    if (auto e = busy(false)) return post_error(std::move(done), *e);
+      return post_error(std::move(done_in), Error{ErrorKind::FailedPrecondition, "already connected", std::nullopt});
+    if (auto e = busy(false)) return post_error(std::move(done_in), *e);
     if (which.id.empty())
-      return post_error(std::move(done), Error{ErrorKind::InvalidArgument, "connect: which reader (tmr_...)?", std::nullopt});
-    begin(OpKind::Connect);
+      return post_error(std::move(done_in),
+                        Error{ErrorKind::InvalidArgument, "connect: which reader (tmr_...)?", std::nullopt});
+    auto done = begin_timed(OpKind::Connect, deadline, std::move(done_in), ErrorKind::Unavailable,
+                            [this] { set_state(ConnectionState::Disconnected); });
+    const auto id = op_id_;
     set_state(ConnectionState::Connecting);
-    api_.async_retrieve_reader(which.id, guard([this, done = std::move(done)](Result<ServerReader> r) mutable {
+    api_.async_retrieve_reader(which.id, guard([this, id, done](Result<ServerReader> r) mutable {
+      if (!current(id)) return;
       end_op();
       if (r && r->status != "online")
         r = fail(ErrorKind::Unavailable, "terminal_reader_offline: reader " + r->id + " is offline");
       if (!r) {
         set_state(ConnectionState::Disconnected);
-        return done(tl::unexpected(r.error()));
+        return (*done)(tl::unexpected(r.error()));
       }
       reader_ = *r;
       status_.firmware_version = r->device_sw_version;
       set_state(ConnectionState::Connected);
-      done(to_info(*r));
+      (*done)(to_info(*r));
     }));
   }
 
@@ -154,27 +163,31 @@ class Core : public std::enable_shared_from_this<Core> {
     });
   }
 
-  void set_display(const Cart& cart, milliseconds, Reader::StatusCallback done) {
-    if (auto e = busy(true)) return post_error(std::move(done), *e);
-    begin(OpKind::Display);
+  void set_display(const Cart& cart, milliseconds deadline, Reader::StatusCallback done_in) {
+    if (auto e = busy(true)) return post_error(std::move(done_in), *e);
+    auto done = begin_timed(OpKind::Display, deadline, std::move(done_in), ErrorKind::Unavailable);
+    const auto id = op_id_;
     api_.async_set_reader_display(reader_.id, cart, new_uuid_v4(random_),
-                                  guard([this, done = std::move(done)](Result<ServerReader> r) mutable {
+                                  guard([this, id, done](Result<ServerReader> r) mutable {
+                                    if (!current(id)) return;
                                     end_op();
-                                    if (!r) return done(tl::unexpected(r.error()));
-                                    done(ok());
+                                    if (!r) return (*done)(tl::unexpected(r.error()));
+                                    (*done)(ok());
                                   }));
   }
 
-  void refresh_status(milliseconds, Reader::ReaderStatusCallback done) {
-    if (auto e = busy(true)) return post_error(std::move(done), *e);
-    begin(OpKind::RefreshStatus);
-    api_.async_retrieve_reader(reader_.id, guard([this, done = std::move(done)](Result<ServerReader> r) mutable {
+  void refresh_status(milliseconds deadline, Reader::ReaderStatusCallback done_in) {
+    if (auto e = busy(true)) return post_error(std::move(done_in), *e);
+    auto done = begin_timed(OpKind::RefreshStatus, deadline, std::move(done_in), ErrorKind::Unavailable);
+    const auto id = op_id_;
+    api_.async_retrieve_reader(reader_.id, guard([this, id, done](Result<ServerReader> r) mutable {
+      if (!current(id)) return;
       end_op();
-      if (!r) return done(tl::unexpected(r.error()));
+      if (!r) return (*done)(tl::unexpected(r.error()));
       reader_ = *r;
       status_.reader_online = r->status == "online";
       status_.firmware_version = r->device_sw_version;
-      done(status());
+      (*done)(status());
     }));
   }
 
@@ -229,7 +242,29 @@ class Core : public std::enable_shared_from_this<Core> {
     op_ = k;
     ++op_id_;
   }
-  void end_op() { op_ = OpKind::None; }
+  void end_op() {
+    op_ = OpKind::None;
+    deadline_timer_.cancel();
+  }
+  bool current(std::uint64_t id) const { return op_ != OpKind::None && op_id_ == id; }
+
+  // Starts a non-collect operation with a deadline: if Stripe has not answered when it passes,
+  // the caller gets `kind` and the late answer is ignored. Returns the shared callback.
+  template <class Cb>
+  std::shared_ptr<Cb> begin_timed(OpKind k, milliseconds deadline, Cb done, ErrorKind kind,
+                                  std::function<void()> on_expire = {}) {
+    begin(k);
+    auto shared = std::make_shared<Cb>(std::move(done));
+    deadline_timer_.expires_after(deadline);
+    deadline_timer_.async_wait([weak = weak_from_this(), id = op_id_, shared, kind, on_expire](auto ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->shut_ || !self->current(id)) return;
+      self->end_op();
+      if (on_expire) on_expire();
+      (*shared)(tl::unexpected(Error{kind, "no answer from Stripe before the deadline", std::nullopt}));
+    });
+    return shared;
+  }
   bool collecting(std::uint64_t id) const { return op_ == OpKind::Collect && op_id_ == id; }
 
   void set_state(ConnectionState s) {
@@ -370,8 +405,8 @@ class StripeReaderImpl final : public StripeReader {
   ReaderStatus status() const override { return core_->status(); }
   void set_event_handler(EventHandler h) override { core_->set_event_handler(std::move(h)); }
   void async_register(const std::string& code, const std::string& label, const std::string& location,
-                      ConnectCallback done) override {
-    core_->register_reader(code, label, location, std::move(done));
+                      milliseconds deadline, ConnectCallback done) override {
+    core_->register_reader(code, label, location, deadline, std::move(done));
   }
   void on_reader_update(const ServerReader& r) override { core_->on_reader_update(r); }
 

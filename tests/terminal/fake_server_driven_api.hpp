@@ -26,6 +26,7 @@ class FakeServerDrivenApi final : public ServerDrivenApi {
   std::map<std::string, Error> fail_next;    // name -> error for the next call of that name
   std::set<std::string> lose_answer_next;    // name -> do the work, answer OutcomeUnknown
   bool refuse_cancel = false;                // the reader is already deciding
+  std::set<std::string> hang_next;           // name -> the next call of that name never answers
   std::vector<Cart> displayed;
 
   void add_reader(const std::string& id, const std::string& status = "online") {
@@ -57,6 +58,7 @@ class FakeServerDrivenApi final : public ServerDrivenApi {
 
   void async_list_readers(Callback<std::vector<ServerReader>> done) override {
     calls.push_back("list_readers");
+    if (hang_next.erase("list_readers")) return;
     if (auto e = take_fault("list_readers")) return answer(std::move(done), Result<std::vector<ServerReader>>(tl::unexpected(*e)));
     std::vector<ServerReader> out;
     for (auto& [id, r] : readers) out.push_back(r);

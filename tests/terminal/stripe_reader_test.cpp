@@ -85,7 +85,7 @@ TEST_CASE("the stripe driver discovers, registers and connects only to online re
   CHECK(offline->error().kind == ErrorKind::Unavailable);
 
   std::optional<Result<ReaderInfo>> registered;
-  h.reader->async_register("simulated-wpe", "Front desk", "tml_1", [&](auto r) { registered = std::move(r); });
+  h.reader->async_register("simulated-wpe", "Front desk", "tml_1", 1s, [&](auto r) { registered = std::move(r); });
   REQUIRE(h.run_until([&] { return registered.has_value(); }));
   REQUIRE(*registered);
   CHECK((*registered)->label == "Front desk");
@@ -203,4 +203,18 @@ TEST_CASE("a lost answer to process_payment_intent is followed up, not guessed")
     REQUIRE(*h.result);
     CHECK(std::holds_alternative<OutcomeUnknown>(**h.result));
   }
+}
+
+TEST_CASE("a Stripe call that never answers fails at its deadline and the reader is free again") {
+  StripeHarness h;
+  h.api.hang_next.insert("list_readers");
+  std::optional<Result<std::vector<ReaderInfo>>> found;
+  h.reader->async_discover(30ms, [&](auto r) { found = std::move(r); });
+  REQUIRE(h.run_until([&] { return found.has_value(); }));
+  REQUIRE_FALSE(*found);
+  CHECK(found->error().kind == ErrorKind::Unavailable);
+  found.reset();
+  h.reader->async_discover(1s, [&](auto r) { found = std::move(r); });
+  REQUIRE(h.run_until([&] { return found.has_value(); }));
+  CHECK(*found);
 }

@@ -90,9 +90,11 @@ struct StripeReaderOptions {
 
 class StripeReader : public Reader {
  public:
-  // Registers a reader with a registration code (simulated-wpe in test mode). Core thread.
+  // Registers a reader with a registration code (simulated-wpe in test mode). Core thread. A
+  // deadline without an answer is OutcomeUnknown (it may have registered: list the readers).
   virtual void async_register(const std::string& registration_code, const std::string& label,
-                              const std::string& location, ConnectCallback done) = 0;
+                              const std::string& location, std::chrono::milliseconds deadline,
+                              ConnectCallback done) = 0;
   // Feed terminal.reader.action_succeeded / action_failed webhook payloads (already verified by
   // the app). Duplicates and stale events are ignored; polling covers lost webhooks.
   virtual void on_reader_update(const ServerReader& reader) = 0;
