@@ -147,17 +147,24 @@ struct Node {
   bool is_scalar = false;
   bool is_append_array = false;  // built only from "[]" segments
   std::string scalar;
-  std::vector<std::pair<std::string, Node>> children;  // in first-seen order
+  // Children in first-seen order, as parallel vectors: a vector of the (still incomplete) Node
+  // is allowed, a vector of pair<string, Node> is not.
+  std::vector<std::string> child_keys;
+  std::vector<Node> child_nodes;
   std::vector<Node> appended;
 
-  Node* child(const std::string& key) {
-    for (auto& [k, n] : children) {
-      if (k == key) return &n;
-    }
-    children.emplace_back(key, Node{});
-    return &children.back().second;
-  }
+  bool has_children() const { return !child_keys.empty(); }
+  Node* child(const std::string& key);
 };
+
+Node* Node::child(const std::string& key) {
+  for (std::size_t i = 0; i < child_keys.size(); ++i) {
+    if (child_keys[i] == key) return &child_nodes[i];
+  }
+  child_keys.push_back(key);
+  child_nodes.emplace_back();
+  return &child_nodes.back();
+}
 
 FormValue to_value(const Node& node) {
   if (node.is_scalar) return FormValue(node.scalar);
@@ -167,19 +174,18 @@ FormValue to_value(const Node& node) {
     for (const auto& n : node.appended) items.push_back(to_value(n));
     return FormValue::array(std::move(items));
   }
-  const bool all_indices =
-      !node.children.empty() && std::all_of(node.children.begin(), node.children.end(),
-                                            [](const auto& kv) { return is_index(kv.first); });
+  const bool all_indices = node.has_children() &&
+                           std::all_of(node.child_keys.begin(), node.child_keys.end(), is_index);
   if (all_indices) {
-    std::vector<const Node*> slots(node.children.size(), nullptr);
+    std::vector<const Node*> slots(node.child_keys.size(), nullptr);
     bool dense = true;
-    for (const auto& [k, n] : node.children) {
-      const auto idx = static_cast<std::size_t>(std::stoul(k));
+    for (std::size_t i = 0; i < node.child_keys.size(); ++i) {
+      const auto idx = static_cast<std::size_t>(std::stoul(node.child_keys[i]));
       if (idx >= slots.size() || slots[idx] != nullptr) {
         dense = false;
         break;
       }
-      slots[idx] = &n;
+      slots[idx] = &node.child_nodes[i];
     }
     if (dense) {
       std::vector<FormValue> items;
@@ -189,8 +195,10 @@ FormValue to_value(const Node& node) {
     }
   }
   std::vector<FormField> fields;
-  fields.reserve(node.children.size());
-  for (const auto& [k, n] : node.children) fields.push_back(FormField{k, to_value(n)});
+  fields.reserve(node.child_keys.size());
+  for (std::size_t i = 0; i < node.child_keys.size(); ++i) {
+    fields.push_back(FormField{node.child_keys[i], to_value(node.child_nodes[i])});
+  }
   return FormValue::object(std::move(fields));
 }
 
@@ -291,7 +299,7 @@ Result<FormParams> nest(const FlatParams& flat) {
       }
       if (seg.empty() && i > 0) {
         if (!last) return fail(ErrorKind::InvalidArgument, "form: '[]' must be the last segment");
-        if (!node->children.empty()) {
+        if (node->has_children()) {
           return fail(ErrorKind::InvalidArgument, "form: '" + key + "' mixes '[]' with named keys");
         }
         node->is_append_array = true;
@@ -307,7 +315,7 @@ Result<FormParams> nest(const FlatParams& flat) {
       }
       Node* next = node->child(seg);
       if (last) {
-        if (next->is_scalar || !next->children.empty() || next->is_append_array) {
+        if (next->is_scalar || next->has_children() || next->is_append_array) {
           return fail(ErrorKind::InvalidArgument, "form: '" + key + "' given twice");
         }
         next->is_scalar = true;
@@ -317,7 +325,7 @@ Result<FormParams> nest(const FlatParams& flat) {
     }
   }
   FormParams out;
-  for (const auto& [k, n] : root.children) out.add(k, to_value(n));
+  for (std::size_t i = 0; i < root.child_keys.size(); ++i) out.add(root.child_keys[i], to_value(root.child_nodes[i]));
   return out;
 }
 

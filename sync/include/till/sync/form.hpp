@@ -27,13 +27,15 @@ class FormValue {
  public:
   enum class Type { Scalar, Object, Array };
 
-  FormValue() = default;  // the empty scalar, which unsets a field
-  FormValue(std::string s) : scalar_(std::move(s)) {}
-  FormValue(std::string_view s) : scalar_(s) {}
-  FormValue(const char* s) : scalar_(s) {}
-  FormValue(std::int64_t n) : scalar_(std::to_string(n)) {}
-  FormValue(int n) : scalar_(std::to_string(n)) {}
-  FormValue(bool b) : scalar_(b ? "true" : "false") {}
+  // Constructors are defined below FormField: a vector of an incomplete type may be declared
+  // here but not destroyed, which an inline constructor would need (clang checks this).
+  FormValue();  // the empty scalar, which unsets a field
+  FormValue(std::string s);
+  FormValue(std::string_view s);
+  FormValue(const char* s);
+  FormValue(std::int64_t n);
+  FormValue(int n);
+  FormValue(bool b);
 
   static FormValue object(std::vector<FormField> fields);
   static FormValue array(std::vector<FormValue> items);
@@ -59,6 +61,14 @@ struct FormField {
   FormValue value;
   bool operator==(const FormField& other) const { return key == other.key && value == other.value; }
 };
+
+inline FormValue::FormValue() = default;
+inline FormValue::FormValue(std::string s) : scalar_(std::move(s)) {}
+inline FormValue::FormValue(std::string_view s) : scalar_(s) {}
+inline FormValue::FormValue(const char* s) : scalar_(s) {}
+inline FormValue::FormValue(std::int64_t n) : scalar_(std::to_string(n)) {}
+inline FormValue::FormValue(int n) : scalar_(std::to_string(n)) {}
+inline FormValue::FormValue(bool b) : scalar_(b ? "true" : "false") {}
 
 // An ordered parameter list: fields are encoded in the order they were added.
 //
