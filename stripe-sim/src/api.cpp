@@ -441,13 +441,22 @@ Prepared Api::Impl::prepare(const Request& request) {
     }
     ctx.idempotency_key = *k;
     ctx.idem_scope = key + "\n" + ctx.account + "\n" + *k;
-    // Prune records older than the retention, measured on the injectable clock.
-    const Timestamp cutoff = now() - config.idempotency_retention;
-    std::erase_if(idempotency, [&](const auto& kv) {
-      return !kv.second.in_flight && kv.second.created < cutoff;
-    });
+    // Prune records older than the retention, measured on the injectable clock; at most once
+    // per simulated second, so a long run with many keys does not scan the map per request.
+    if (now() - last_prune >= std::chrono::seconds(1)) {
+      last_prune = now();
+      const Timestamp cutoff = now() - config.idempotency_retention;
+      std::erase_if(idempotency, [&](const auto& kv) {
+        return !kv.second.in_flight && kv.second.created < cutoff;
+      });
+    }
     const std::string method_path = request.method + " " + path;
     const std::string fp = ctx.params.fingerprint();
+    if (auto old = idempotency.find(ctx.idem_scope);
+        old != idempotency.end() && !old->second.in_flight &&
+        old->second.created < now() - config.idempotency_retention) {
+      idempotency.erase(old);
+    }
     if (auto it = idempotency.find(ctx.idem_scope); it != idempotency.end()) {
       IdempotencyRecord& rec = it->second;
       if (rec.in_flight) {

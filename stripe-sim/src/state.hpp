@@ -217,6 +217,7 @@ struct Api::Impl {
   SeededRandom ids;     // object ids
   SeededRandom faults;  // fault dice, separate so ids do not depend on fault draws
   std::chrono::milliseconds clock_offset{0};
+  Timestamp last_prune{};
   std::uint64_t request_count = 0;
   std::uint64_t seq = 0;
   std::uint64_t next_ticket = 1;

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "sim_fixture.hpp"
 #include "till/base/secret.hpp"
 #include "till/sync/webhook.hpp"
@@ -307,4 +309,21 @@ TEST_CASE("the ledger endpoint lists every PaymentIntent per account") {
   CHECK(all.json["data"][0]["metadata"]["sale_id"] == "l1");
   auto one = sim.http->request("GET", std::string("/_sim/ledger?account=") + kOtherAccount, {});
   CHECK(one.json["data"].size() == 1);
+}
+
+TEST_CASE("reordered deliveries still deliver every event exactly once") {
+  RecordingWebhookReceiver receiver;
+  Sim sim([&](ServerOptions& o) {
+    o.sim.webhooks = {{receiver.url(), "whsec_reorder", true}};
+    o.sim.webhook_options.max_reorder_delay = 30ms;
+  });
+  sim.pay(1000);
+  sim.pay(1100);
+  auto got = receiver.wait_for(6, 10s);
+  REQUIRE(got.size() == 6);
+  std::set<std::string> ids;
+  for (const auto& w : got) ids.insert(json::parse(w.body)["id"].get<std::string>());
+  CHECK(ids.size() == 6);
+  auto listed = sim.get("/v1/events?limit=100");
+  CHECK(listed.json["data"].size() == 6);
 }
