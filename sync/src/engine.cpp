@@ -57,6 +57,16 @@ bool retryable(ErrorKind k) {
 int http_status(const Error& e) { return e.stripe ? e.stripe->http_status : 0; }
 std::string request_id(const Error& e) { return e.stripe ? e.stripe->request_id : std::string(); }
 
+// 409 idempotency_key_in_use means the first request with this key is still running: the
+// outcome is open. (The client's classify_response() checks type == idempotency_error before the
+// status and reports it as InvalidArgument; it must never kill the operation.)
+Error normalized(Error e) {
+  if (e.stripe && (e.stripe->http_status == 409 || e.stripe->code == "idempotency_key_in_use")) {
+    e.kind = ErrorKind::OutcomeUnknown;
+  }
+  return e;
+}
+
 bool is_rate_limited(const Error& e) {
   return e.kind == ErrorKind::ResourceExhausted && http_status(e) == 429;
 }
@@ -167,8 +177,9 @@ struct Engine::Impl {
   }
 
   // A failed send or lookup: retry later (same key) or, when it cannot succeed, dead.
-  void failure(OperationReport& rep, const pos::OutboxOperation& op, const Error& e,
+  void failure(OperationReport& rep, const pos::OutboxOperation& op, const Error& original,
                const detail::AttemptPlan* plan) {
+    const Error e = normalized(original);
     rep.error = e.kind;
     rep.rate_limited = rep.rate_limited || is_rate_limited(e);
     const std::string why = e.describe();
@@ -324,6 +335,7 @@ struct Engine::Impl {
 
     rep.sent = true;
     auto r = co_await client.async_request_encoded(op.method, op.path, op.body, options_for(op));
+    if (!r) r = fail(normalized(r.error()));
     if (r) {
       auto pi = parse_payment_intent(r->body);
       if (!pi) {
@@ -605,6 +617,8 @@ asio::awaitable<DrainSummary> Engine::async_drain_once(int max_operations) {
                      [&](std::exception_ptr e, OperationReport rep) {
                        --running;
                        dirty = true;
+                       // Its result may have queued a follow-up (a capture, a cancel) that is due now.
+                       more = true;
                        wake_up.cancel();
                        if (e) {
                          // Nothing in process() throws by design; if something did (bad_alloc),
