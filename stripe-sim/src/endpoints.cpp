@@ -226,9 +226,30 @@ std::vector<const typename Map::mapped_type*> newest_first(const Map& m, const s
   return out;
 }
 
-// A list page: limit (1..100, default 10), starting_after.
+// A list page: limit (1..100, default 10), starting_after, and created[gt|gte|lt|lte] (or
+// created=N) for objects that have a creation time.
 template <class T, class Render>
-Out<Json> list_page(const Ctx& ctx, const std::vector<const T*>& items, Render render) {
+Out<Json> list_page(const Ctx& ctx, std::vector<const T*> items, Render render) {
+  if constexpr (requires(const T& x) { x.created; }) {
+    static constexpr std::pair<std::string_view, int> kOps[] = {
+        {"created", 0}, {"created[gt]", 1}, {"created[gte]", 2}, {"created[lt]", 3},
+        {"created[lte]", 4}};
+    for (const auto& [name, op] : kOps) {
+      if (!ctx.params.has(name)) continue;
+      auto bound = parse_int(ctx.params, name);
+      if (!bound) return tl::unexpected(bound.error());
+      const std::int64_t b = *bound;
+      std::erase_if(items, [&, op = op](const T* x) {
+        switch (op) {
+          case 0: return x->created != b;
+          case 1: return x->created <= b;
+          case 2: return x->created < b;
+          case 3: return x->created >= b;
+          default: return x->created > b;
+        }
+      });
+    }
+  }
   std::int64_t limit = 10;
   if (ctx.params.has("limit")) {
     auto l = parse_int(ctx.params, "limit");

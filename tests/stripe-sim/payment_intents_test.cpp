@@ -306,3 +306,21 @@ TEST_CASE("unknown objects answer 404 resource_missing") {
   CHECK(sim.post("/v1/payment_intents", "amount=1000&currency=usd&payment_method=pm_unknown").status == 404);
   CHECK(sim.get("/v1/nothing_here").status == 404);
 }
+
+TEST_CASE("lists filter by created range for reconciliation over a date range") {
+  Sim sim;
+  auto early = sim.pay(1000);
+  sim.clock.advance(std::chrono::hours(2));
+  auto late = sim.pay(2000);
+  const std::int64_t t_late = late["created"];
+  CHECK(t_late - early["created"].get<std::int64_t>() == 7200);
+  auto recent = sim.get("/v1/payment_intents?created[gte]=" + std::to_string(t_late - 60));
+  REQUIRE(recent.status == 200);
+  REQUIRE(recent.json["data"].size() == 1);
+  CHECK(recent.json["data"][0]["id"] == late["id"]);
+  auto older = sim.get("/v1/payment_intents?created[lt]=" + std::to_string(t_late));
+  REQUIRE(older.json["data"].size() == 1);
+  CHECK(older.json["data"][0]["id"] == early["id"]);
+  CHECK(sim.get("/v1/payment_intents?created[gte]=x").status == 400);
+  CHECK(sim.get("/v1/events?created[gte]=" + std::to_string(t_late)).json["data"].size() == 3);
+}
