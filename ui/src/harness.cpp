@@ -135,7 +135,7 @@ Result<std::unique_ptr<Window>> Window::open(const DisplayConfig& config) {
   }
   self->impl_->window = window;
   glfwMakeContextCurrent(window);
-  glfwSwapInterval(1);
+  glfwSwapInterval(config.vsync ? 1 : 0);
 
   IMGUI_CHECKVERSION();
   self->impl_->context = ImGui::CreateContext();

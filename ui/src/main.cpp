@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
 
   if (headless_demo) return run_headless_demo(kiosk, world, std::move(steps));
 
+  display.vsync = !scripted;
   auto window = Window::open(display);
   if (!window) {
     std::cerr << "till-kiosk: " << window.error().message

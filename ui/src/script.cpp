@@ -15,7 +15,11 @@ bool label_matches(const std::string& label, const std::string& want) {
                            label[want.size()] == '\n');
 }
 
+// Exact label first (a cart line "Latte"), then a tile whose first line matches ("Latte\n4.50").
 const LoggedItem* find_button(const FrameLog& log, const std::string& want) {
+  for (const LoggedItem& item : log.items()) {
+    if (item.kind != LoggedItem::Kind::Text && item.label == want) return &item;
+  }
   for (const LoggedItem& item : log.items()) {
     if (item.kind != LoggedItem::Kind::Text && label_matches(item.label, want)) return &item;
   }

@@ -59,8 +59,10 @@ bool field(FrameLog* log, const char* id, const char* hint, std::array<char, N>&
   ImGui::SetNextItemWidth(width);
   const bool result = ImGui::InputTextWithHint(id, hint, buf.data(), N, flags);
   if (log != nullptr) {
-    log->add({LoggedItem::Kind::Input, std::string(visible_label(id)), ImGui::GetItemRectMin(),
-              ImGui::GetItemRectMax(), true});
+    // Fields are found by their hint ("Card amount"); the typed text is not logged (PINs).
+    const std::string_view visible = visible_label(id);
+    log->add({LoggedItem::Kind::Input, std::string(visible.empty() ? std::string_view(hint) : visible),
+              ImGui::GetItemRectMin(), ImGui::GetItemRectMax(), true});
   }
   return result;
 }
@@ -195,8 +197,9 @@ bool matches(const pos::Product& p, const std::string& needle) {
 
 void wedge_scanner(SellViewState& state, const ViewEnv& env) {
   // A keyboard-wedge scanner "types" digits then Enter. When no text field has focus those keys
-  // would go nowhere, so the sell screen collects them itself.
-  if (ImGui::IsAnyItemActive()) return;
+  // would go nowhere, so the sell screen collects them itself. Never while a popup (the PIN pad)
+  // is open: a PIN must not end up in a barcode.
+  if (ImGui::IsAnyItemActive() || ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId)) return;
   ImGuiIO& io = ImGui::GetIO();
   for (ImWchar c : io.InputQueueCharacters) {
     if (c >= '0' && c <= '9' && state.wedge.size() < 32) state.wedge += static_cast<char>(c);

@@ -21,6 +21,7 @@ struct DisplayConfig {
   float font_scale = 1.0f;   // multiplies the base font sizes (0.5 .. 3.0)
   std::string font_path;     // empty: the first Debian font found, else ImGui's built-in font
   std::string title = "Till";
+  bool vsync = true;         // scripted runs turn it off to run as fast as the machine allows
 };
 
 // Fonts shared by every view. `large` is for totals and payment prompts, `mono` for receipts

@@ -1,0 +1,192 @@
+#include "till/ui/kiosk.hpp"
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "till/ui/input_parse.hpp"
+#include "till/ui/script.hpp"
+#include "ui_test_support.hpp"
+
+using namespace till;
+using namespace till::ui;
+
+namespace {
+
+class RecordingEffectSink final : public EffectSink {
+ public:
+  void run(std::vector<pos::Effect> effects) override { lists.push_back(std::move(effects)); }
+  std::vector<std::vector<pos::Effect>> lists;
+};
+
+template <class T>
+std::size_t count_of(const std::vector<pos::Effect>& effects) {
+  std::size_t n = 0;
+  for (const auto& e : effects) n += std::holds_alternative<T>(e) ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the kiosk applies posted actions through the reducer and hands each effect list to the sink") {
+  FakeClock clock;
+  SeededRandom random(7);
+  RecordingEffectSink sink;
+  Kiosk kiosk(demo_config(), clock, random, &sink);
+  kiosk.post(pos::ReaderStatusChanged{true, "reader", ""});
+  kiosk.post(pos::AddProduct{"latte", 1});
+  kiosk.post(pos::Charge{});
+  CHECK(kiosk.process_inbox() == 3);
+  CHECK(kiosk.model().screen == pos::Screen::Payment);
+  CHECK(kiosk.model().phase == pos::PaymentPhase::Collecting);
+  REQUIRE(sink.lists.size() == 1);  // only Charge produced effects
+  const auto& effects = sink.lists[0];
+  REQUIRE(effects.size() == 3);
+  CHECK(std::holds_alternative<pos::PersistSale>(effects[0]));
+  CHECK(std::holds_alternative<pos::CreateAttempt>(effects[1]));
+  CHECK(std::holds_alternative<pos::StartCollect>(effects[2]));
+  CHECK(kiosk.process_inbox() == 0);
+}
+
+TEST_CASE("actions dispatched by the views are applied at the next frame, not during drawing") {
+  FakeClock clock;
+  SeededRandom random(7);
+  RecordingEffectSink sink;
+  Kiosk kiosk(demo_config(), clock, random, &sink);
+  HeadlessContext ctx;
+  FrameLog log;
+  auto frame = [&] {
+    ctx.new_frame();
+    log.clear();
+    kiosk.frame(ctx.fonts(), &log);
+    ctx.end_frame();
+  };
+  frame();
+  frame();
+  const LoggedItem* tile = nullptr;
+  for (const auto& item : log.items()) {
+    if (item.label.rfind("Latte\n", 0) == 0) tile = &item;
+  }
+  REQUIRE(tile != nullptr);
+  ImGui::GetIO().MousePos = ImVec2((tile->min.x + tile->max.x) / 2, (tile->min.y + tile->max.y) / 2);
+  frame();
+  ImGui::GetIO().MouseDown[0] = true;
+  frame();
+  ImGui::GetIO().MouseDown[0] = false;
+  frame();  // the release dispatches AddProduct into the inbox
+  CHECK(kiosk.model().cart.lines.empty());
+  CHECK_FALSE(kiosk.inbox().empty());
+  frame();  // drained at the start of the next frame
+  REQUIRE(kiosk.model().cart.lines.size() == 1);
+  CHECK(kiosk.model().cart.lines[0].product_id == "latte");
+}
+
+TEST_CASE("the inbox accepts actions from other threads") {
+  Inbox inbox;
+  std::thread a([&] {
+    for (int i = 0; i < 500; ++i) inbox.post(pos::SetTip{i});
+  });
+  std::thread b([&] {
+    for (int i = 0; i < 500; ++i) inbox.post(pos::ClearCart{});
+  });
+  std::size_t drained = 0;
+  while (drained < 1000) drained += inbox.drain().size();
+  a.join();
+  b.join();
+  CHECK(drained == 1000);
+  CHECK(inbox.empty());
+}
+
+TEST_CASE("the demo script runs headless end to end through the views and the reducer") {
+  FakeClock clock;
+  SeededRandom random(11);
+  Kiosk kiosk(demo_config(), clock, random, nullptr);
+  SimulatedEffects world([&](pos::Action a) { kiosk.post(std::move(a)); }, clock);
+  kiosk.set_sink(&world);
+  auto steps = parse_script(demo_script());
+  REQUIRE(steps);
+  auto out = run_script_headless(std::move(*steps), kiosk, world);
+  INFO((out ? std::string() : out.error().message));
+  REQUIRE(out);
+  // Four paid sales: approved, declined then approved, in doubt then approved, stored offline.
+  CHECK(world.day_report().sales_count == 4);
+  // The in-doubt sale was charged once: one payment operation for it, never a second key.
+  std::map<std::string, int> payments_per_sale;
+  std::set<std::string> keys;
+  for (const auto& op : world.operations()) {
+    if (op.kind != pos::OperationKind::CreatePaymentIntent || op.sale_id == "sale_demo_0") continue;
+    ++payments_per_sale[op.sale_id];
+    CHECK(keys.insert(op.idempotency_key).second);
+  }
+  int sales_with_two = 0;
+  for (const auto& [sale, n] : payments_per_sale) sales_with_two += n == 2 ? 1 : 0;
+  CHECK(payments_per_sale.size() == 4);
+  CHECK(sales_with_two == 1);  // only the declined-then-another-card sale has two attempts
+  // Declined, approved, approved after in-doubt, offline: every outcome printed a receipt.
+  CHECK(world.receipts().size() == 5);
+  bool printed_receipt = false;
+  for (const auto& line : *out) printed_receipt = printed_receipt || line.find("APPROVED") != std::string::npos;
+  CHECK(printed_receipt);
+}
+
+TEST_CASE("a script step that expects the wrong screen fails and names the line") {
+  FakeClock clock;
+  SeededRandom random(3);
+  Kiosk kiosk(demo_config(), clock, random, nullptr);
+  SimulatedEffects world([&](pos::Action a) { kiosk.post(std::move(a)); }, clock);
+  kiosk.set_sink(&world);
+  auto steps = parse_script("reader connect\nexpect screen receipt\n");
+  REQUIRE(steps);
+  auto out = run_script_headless(std::move(*steps), kiosk, world);
+  REQUIRE_FALSE(out);
+  CHECK(out.error().message.find("script line 2") != std::string::npos);
+}
+
+TEST_CASE("tapping a button that is not on screen fails the script instead of passing silently") {
+  FakeClock clock;
+  SeededRandom random(3);
+  Kiosk kiosk(demo_config(), clock, random, nullptr);
+  SimulatedEffects world([&](pos::Action a) { kiosk.post(std::move(a)); }, clock);
+  kiosk.set_sink(&world);
+  auto steps = parse_script("tap Try another card\n");
+  REQUIRE(steps);
+  auto out = run_script_headless(std::move(*steps), kiosk, world);
+  REQUIRE_FALSE(out);
+  CHECK(out.error().message.find("no button 'Try another card'") != std::string::npos);
+}
+
+TEST_CASE("the script parser rejects unknown verbs and missing arguments with the line number") {
+  auto unknown = parse_script("# ok\nfly away\n");
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().message.find("line 2") != std::string::npos);
+  auto missing = parse_script("card visa\n");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("'card' needs 2") != std::string::npos);
+}
+
+TEST_CASE("amount, percent and quantity fields parse exactly and refuse junk") {
+  const auto usd = pos::Currency::of("usd");
+  const auto jpy = pos::Currency::of("jpy");
+  CHECK(parse_amount("12.34", usd).value() == 1234);
+  CHECK(parse_amount(" 5 ", usd).value() == 500);
+  CHECK(parse_amount("1500", jpy).value() == 1500);
+  CHECK_FALSE(parse_amount("1.234", usd));
+  CHECK_FALSE(parse_amount("-1", usd));
+  CHECK_FALSE(parse_amount("", usd));
+  CHECK_FALSE(parse_amount("abc", usd));
+  CHECK(parse_percent_ppm("10").value() == 100'000);
+  CHECK(parse_percent_ppm("12.5%").value() == 125'000);
+  CHECK(parse_percent_ppm("100").value() == 1'000'000);
+  CHECK(parse_percent_ppm("0.0001").value() == 1);
+  CHECK_FALSE(parse_percent_ppm("100.01"));
+  CHECK_FALSE(parse_percent_ppm("1.00001"));
+  CHECK_FALSE(parse_percent_ppm("ten"));
+  CHECK(parse_discount("", true, usd).value() == pos::Discount::none());
+  CHECK(parse_discount("2.50", false, usd).value() == pos::Discount::amount(250));
+  CHECK(parse_quantity("3").value() == 3);
+  CHECK_FALSE(parse_quantity("0"));
+  CHECK_FALSE(parse_quantity("99999"));
+  CHECK_FALSE(parse_quantity("2.5"));
+}

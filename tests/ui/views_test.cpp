@@ -1,0 +1,387 @@
+#include "till/ui/views.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "ui_test_support.hpp"
+
+using namespace till;
+using namespace till::ui;
+using namespace till::ui::test;
+
+TEST_CASE("every screen renders for every model fixture and shows what it is about") {
+  struct Fixture {
+    const char* name;
+    ModelBuilder builder;
+    pos::Screen screen;
+    const char* must_show;
+  };
+  std::vector<Fixture> fixtures{
+      {"empty", ModelBuilder{}, pos::Screen::Sell, "Cart is empty"},
+      {"cart", cart_fixture(), pos::Screen::Sell, "TOTAL"},
+      {"collecting", collecting_fixture(), pos::Screen::Payment, "Present card on the reader"},
+      {"authorizing", authorizing_fixture(), pos::Screen::Payment, "This cannot be cancelled now"},
+      {"declined", declined_fixture(), pos::Screen::Payment, "Insufficient funds"},
+      {"in doubt", in_doubt_fixture(), pos::Screen::Payment, pos::kInDoubtText},
+      {"approved", approved_fixture(), pos::Screen::Receipt, "APPROVED"},
+      {"offline", offline_fixture(), pos::Screen::Sell, "OFFLINE (STAFF ONLY)"},
+      {"refused", refused_fixture(), pos::Screen::Payment, "Card refused offline"},
+      {"back office", back_office_fixture(), pos::Screen::BackOffice, "Back office"},
+  };
+  ViewHarness h;
+  for (auto& f : fixtures) {
+    INFO("fixture " << f.name);
+    const pos::Model& m = f.builder.model();
+    REQUIRE(m.screen == f.screen);
+    h.show(m);
+    INFO(h.dump());
+    CHECK(h.shows(f.must_show));
+    CHECK(ImGui::GetDrawData()->TotalVtxCount > 0);
+  }
+}
+
+TEST_CASE("tapping a product tile dispatches AddProduct for that product") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  const auto actions = h.tap(m, "Espresso");
+  const auto add = first_of<pos::AddProduct>(actions);
+  REQUIRE(add.has_value());
+  CHECK(add->product_id == "espresso");
+  CHECK(add->quantity == 1);
+}
+
+TEST_CASE("category tabs and search narrow the product grid") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  REQUIRE(h.find("Espresso") != nullptr);
+  h.tap(m, "Bakery");
+  h.show(m);
+  CHECK(h.find("Espresso") == nullptr);
+  CHECK(h.find("Bagel") != nullptr);
+  h.tap(m, "All");
+  h.tap(m, "Search products");
+  h.type(m, "mug");
+  h.show(m);
+  CHECK(h.find("Till mug") != nullptr);
+  CHECK(h.find("Bagel") == nullptr);
+}
+
+TEST_CASE("Charge card dispatches a charge of the whole balance, and is disabled without a reader") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  const auto actions = h.tap(m, "Charge card (F2)");
+  const auto charge = first_of<pos::Charge>(actions);
+  REQUIRE(charge.has_value());
+  CHECK_FALSE(charge->amount.has_value());
+
+  ModelBuilder no_reader;
+  no_reader.then(pos::AddProduct{"latte", 1});
+  h.show(no_reader.model());
+  const LoggedItem* button = h.find("Charge card (F2)");
+  REQUIRE(button != nullptr);
+  CHECK_FALSE(button->enabled);
+  CHECK(h.shows("No card reader connected: cash only"));
+  CHECK(h.tap(no_reader.model(), "Charge card (F2)").empty());
+}
+
+TEST_CASE("the F2 shortcut charges the card") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  CHECK(first_of<pos::Charge>(h.key(m, kKeyF2)).has_value());
+}
+
+TEST_CASE("a keyboard-wedge scanner's digits and Enter dispatch ScanBarcode when no field has focus") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  h.type(m, "0012345000065");
+  h.show(m);
+  CHECK(h.shows("Scanner: 0012345000065"));
+  const auto actions = h.key(m, ImGui::GetIO().KeyMap[ImGuiKey_Enter]);
+  const auto scan = first_of<pos::ScanBarcode>(actions);
+  REQUIRE(scan.has_value());
+  CHECK(scan->code == "0012345000065");
+  CHECK(h.state().sell.wedge.empty());
+}
+
+TEST_CASE("a barcode typed into the barcode field is added on Enter") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  h.tap(m, "Barcode + Enter");
+  h.type(m, "0012345000027");
+  const auto actions = h.key(m, ImGui::GetIO().KeyMap[ImGuiKey_Enter]);
+  const auto scan = first_of<pos::ScanBarcode>(actions);
+  REQUIRE(scan.has_value());
+  CHECK(scan->code == "0012345000027");
+}
+
+TEST_CASE("quantity buttons and the line editor dispatch quantity and line discount changes") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  const auto plus = h.tap(m, "+");  // first line: 2 lattes
+  const auto q = first_of<pos::SetQuantity>(plus);
+  REQUIRE(q.has_value());
+  CHECK(q->line == 0);
+  CHECK(q->quantity == 3);
+
+  h.tap(m, "Latte");  // selects the line and opens its editor
+  h.show(m);
+  h.tap(m, "Discount");
+  h.type(m, "10");
+  const auto applied = h.tap(m, "Apply line discount");
+  const auto d = first_of<pos::SetLineDiscount>(applied);
+  REQUIRE(d.has_value());
+  CHECK(d->line == 0);
+  CHECK(d->discount == pos::Discount::percent_ppm(100'000));
+}
+
+TEST_CASE("a malformed discount is refused on screen and dispatches nothing") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  h.tap(m, "Cart discount");
+  h.type(m, "ten");
+  const auto actions = h.tap(m, "Apply cart discount");
+  CHECK(!first_of<pos::SetCartDiscount>(actions).has_value());
+  h.show(m);
+  CHECK(h.shows("Not a percentage"));
+}
+
+TEST_CASE("tip presets dispatch a tip computed from the taxed subtotal") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  const auto tip = first_of<pos::SetTip>(h.tap(m, "20%"));
+  REQUIRE(tip.has_value());
+  // 2 lattes 9.00 + 0.80 tax + croissant 3.50 = 13.30; 20 % = 2.66
+  CHECK(tip->amount == 266);
+}
+
+TEST_CASE("Exact cash pays the balance") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  const auto cash = first_of<pos::PayCash>(h.tap(m, "Exact cash (F4)"));
+  REQUIRE(cash.has_value());
+  CHECK(cash->tendered == pos::balance_due(m));
+}
+
+TEST_CASE("cancel is offered while the reader collects, and not while the card is authorized") {
+  ViewHarness h;
+  const pos::Model collecting = collecting_fixture().model();
+  h.show(collecting);
+  CHECK(first_of<pos::CancelPayment>(h.tap(collecting, "Cancel payment")).has_value());
+
+  const pos::Model authorizing = authorizing_fixture().model();
+  h.show(authorizing);
+  CHECK(h.find("Cancel payment") == nullptr);
+  CHECK(h.shows("cannot be cancelled"));
+}
+
+TEST_CASE("the in-doubt screen says do not retry and offers no retry, cancel, cash or void") {
+  ViewHarness h;
+  const pos::Model m = in_doubt_fixture().model();
+  h.show(m);
+  INFO(h.dump());
+  CHECK(h.shows(pos::kInDoubtText));
+  CHECK(h.shows("Checking with Stripe"));
+  for (const char* label : {"Try another card", "Try the card again", "Cancel payment", "Cash", "Exact cash (F4)",
+                            "Void sale", "Charge card for amount", "Charge card for the balance"}) {
+    INFO(label);
+    CHECK(h.find(label) == nullptr);
+  }
+  CHECK(h.shows("?? OUTCOME UNKNOWN"));  // a word and a symbol, not just a colour
+}
+
+TEST_CASE("the declined screen names an actionable reason and retries with another card") {
+  ViewHarness h;
+  const pos::Model m = declined_fixture().model();
+  h.show(m);
+  CHECK(h.shows("X DECLINED"));
+  CHECK(h.shows("Insufficient funds: ask for another card or another way to pay"));
+  CHECK(first_of<pos::RetryWithAnotherCard>(h.tap(m, "Try another card")).has_value());
+}
+
+TEST_CASE("a card refused offline shows the policy's reason and nothing was charged") {
+  ViewHarness h;
+  const pos::Model m = refused_fixture().model();
+  h.show(m);
+  INFO(h.dump());
+  CHECK(h.shows("X REFUSED OFFLINE"));
+  CHECK(h.shows("refused offline:"));
+  CHECK(h.shows("Nothing was charged"));
+  CHECK(h.find("Try another card") != nullptr);
+}
+
+TEST_CASE("split tender: a part amount on card dispatches a charge of that amount") {
+  ModelBuilder b = cart_fixture();
+  b.then(pos::PayCash{500});  // 5.00 cash of 13.30: the payment screen shows the balance
+  const pos::Model m = b.model();
+  REQUIRE(m.screen == pos::Screen::Payment);
+  ViewHarness h;
+  h.show(m);
+  CHECK(h.shows("Balance due USD 8.30"));
+  h.tap(m, "Card amount");
+  h.type(m, "3.30");
+  const auto charge = first_of<pos::Charge>(h.tap(m, "Charge card for amount"));
+  REQUIRE(charge.has_value());
+  REQUIRE(charge->amount.has_value());
+  CHECK(*charge->amount == 330);
+}
+
+TEST_CASE("the receipt screen shows the receipt text and starts a new sale") {
+  ViewHarness h;
+  const pos::Model m = approved_fixture().model();
+  h.show(m);
+  CHECK(h.shows("OK PAID"));
+  CHECK(h.shows("**** 4242"));
+  CHECK(first_of<pos::NewSale>(h.tap(m, "New sale (F5)")).has_value());
+}
+
+TEST_CASE("the offline banner shows stored count, amount, oldest age and headroom for staff") {
+  ViewHarness h;
+  const pos::Model m = offline_fixture().model();
+  h.show(m);
+  INFO(h.dump());
+  CHECK(h.shows("OFFLINE (STAFF ONLY)"));
+  CHECK(h.shows("3 payments stored"));
+  CHECK(h.shows("oldest 2 h 10 min"));
+  CHECK(h.shows("USD 45.00 in 3 stored"));
+  CHECK(h.shows("Headroom USD 955.00 / 47 more payments"));
+}
+
+TEST_CASE("the offline banner is not drawn when online with nothing stored") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  CHECK_FALSE(h.shows("STAFF ONLY"));
+}
+
+TEST_CASE("the manager PIN pad dispatches OpenBackOffice with the typed PIN and forgets it") {
+  ViewHarness h;
+  const pos::Model m = cart_fixture().model();
+  h.show(m);
+  SECTION("typed: the PIN field has focus when the pad opens") {
+    h.tap(m, "Manager (F9)");
+    h.show(m);
+    REQUIRE(h.find("OK") != nullptr);
+    h.type(m, "1234");
+    const auto open = first_of<pos::OpenBackOffice>(h.tap(m, "OK"));
+    REQUIRE(open.has_value());
+    CHECK(open->pin == "1234");
+  }
+  SECTION("tapped on the keypad") {
+    h.tap(m, "Manager (F9)");
+    h.show(m);
+    for (const char* digit : {"4", "3", "2", "1"}) h.tap(m, digit);
+    const auto open = first_of<pos::OpenBackOffice>(h.tap(m, "OK"));
+    REQUIRE(open.has_value());
+    CHECK(open->pin == "4321");
+  }
+  CHECK(h.state().back_office.pin[0] == '\0');
+  CHECK(h.state().sell.wedge.empty());  // PIN digits never reach the barcode scanner
+  h.show(m);
+  CHECK(h.find("OK") == nullptr);  // the pad closed
+}
+
+TEST_CASE("the back office lists dead and in-doubt items with error and request id, retry only for dead") {
+  ViewHarness h;
+  const pos::Model m = back_office_fixture().model();
+  h.show(m);
+  h.tap(m, "Needs attention (2)");
+  h.show(m);
+  INFO(h.dump());
+  CHECK(h.shows("X DEAD"));
+  CHECK(h.shows("?? IN DOUBT"));
+  CHECK(h.shows("Stripe request id: req_dead_123"));
+  CHECK(h.shows("Stripe request id: req_doubt_456"));
+  const auto retry = first_of<pos::RetryOperation>(h.tap(m, "Retry (same key)"));
+  REQUIRE(retry.has_value());
+  CHECK(retry->operation_id == 7);
+  // Exactly one retry button: the in-doubt item is left to the resolver.
+  h.show(m);
+  int retries = 0;
+  const std::string dump = h.dump();
+  for (std::size_t p = dump.find("Retry (same key)"); p != std::string::npos; p = dump.find("Retry (same key)", p + 1)) ++retries;
+  CHECK(retries == 1);
+}
+
+TEST_CASE("mark handled requires a note and sends it") {
+  ViewHarness h;
+  const pos::Model m = back_office_fixture().model();
+  h.show(m);
+  h.tap(m, "Needs attention (2)");
+  h.show(m);
+  CHECK(!first_of<pos::MarkHandled>(h.tap(m, "Mark handled")).has_value());
+  h.show(m);
+  CHECK(h.shows("Write a note first"));
+  h.tap(m, "Note for 'Mark handled' (required)");
+  h.type(m, "refunded by phone");
+  const auto handled = first_of<pos::MarkHandled>(h.tap(m, "Mark handled"));
+  REQUIRE(handled.has_value());
+  CHECK(handled->operation_id == 7);
+  CHECK(handled->note == "refunded by phone");
+}
+
+TEST_CASE("the settings tab shows the API key only masked") {
+  KioskConfig config = demo_config();
+  const std::string key = "sk_live_51HxYzAbCdEfGhIjKlMnOpQrStUv9876";
+  config.api_key = Secret(key);
+  ViewHarness h(config);
+  const pos::Model m = back_office_fixture().model();
+  h.show(m);
+  h.tap(m, "Settings");
+  h.show(m);
+  INFO(h.dump());
+  CHECK(h.shows("API key"));
+  CHECK(h.shows("sk_live_...9876"));
+  CHECK_FALSE(h.dump().find(key) != std::string::npos);
+  CHECK_FALSE(h.shows("51HxYz"));
+}
+
+TEST_CASE("a refund of the current sale's approved payment is requested in full") {
+  ModelBuilder b = approved_fixture();
+  b.then(pos::OpenBackOffice{"1234"});
+  const pos::Model m = b.model();
+  ViewHarness h;
+  h.show(m);
+  h.tap(m, "Refunds");
+  h.show(m);
+  const auto refund = first_of<pos::RequestRefund>(h.tap(m, "Refund in full"));
+  REQUIRE(refund.has_value());
+  CHECK(refund->payment_intent_id == "pi_approved_1");
+  CHECK(refund->amount == m.sale->total);
+  CHECK(refund->currency == "usd");
+}
+
+TEST_CASE("the Charge button stays on screen at 1920x1080 and with large text") {
+  for (auto [w, hgt, scale] : {std::tuple{1280, 800, 1.0f}, std::tuple{1920, 1080, 1.0f}, std::tuple{1280, 800, 1.25f}}) {
+    DisplayConfig display;
+    display.width = w;
+    display.height = hgt;
+    display.font_scale = scale;
+    ViewHarness h(demo_config(), display);
+    const pos::Model m = cart_fixture().model();
+    h.show(m);
+    const LoggedItem* charge = h.find("Charge card (F2)");
+    INFO(w << "x" << hgt << " scale " << scale);
+    REQUIRE(charge != nullptr);
+    CHECK(charge->max.x <= static_cast<float>(w));
+    CHECK(charge->max.y <= static_cast<float>(hgt));
+    CHECK(charge->max.y - charge->min.y >= 40.0f);  // a touch target, not a text link
+  }
+}
+
+TEST_CASE("age text reads in the largest sensible units") {
+  using namespace std::chrono;
+  CHECK(age_text(seconds(45)) == "45 s");
+  CHECK(age_text(minutes(5)) == "5 min");
+  CHECK(age_text(minutes(130)) == "2 h 10 min");
+  CHECK(age_text(hours(49)) == "2 d 1 h");
+  CHECK(age_text(seconds(-5)) == "0 s");
+}
