@@ -153,8 +153,7 @@ class Reducer {
     m_.cash_tendered += a.tendered;
     m_.change_due += change;
     end_card_phase();
-    if (balance_due(m_) == 0) {
-      complete_sale();
+    if (settle()) {
       if (change > 0) notice(NoticeLevel::Info, "Change due: " + money(change));
     } else {
       m_.screen = Screen::Payment;
@@ -231,7 +230,7 @@ class Reducer {
 
   void operator()(const CardCollected& a) {
     PaymentAttempt* at = collecting_attempt(a.attempt_id);
-    if (at == nullptr) return;
+    if (at == nullptr || drop_if_already_paid(*at)) return;
     if (!m_.offline.online) return store_offline(*at, a.payment_method, a.card, a.online_pin_required);
     at->state = AttemptState::Submitting;
     at->payment_method = a.payment_method;
@@ -245,7 +244,7 @@ class Reducer {
 
   void operator()(const PaymentStoredOffline& a) {
     PaymentAttempt* at = collecting_attempt(a.attempt_id);
-    if (at == nullptr) return;
+    if (at == nullptr || drop_if_already_paid(*at)) return;
     store_offline(*at, a.payment_method, a.card, a.online_pin_required);
   }
 
@@ -685,8 +684,7 @@ class Reducer {
     refresh_offline();
     const std::int64_t stored_amount = at.amount;
     end_card_phase();
-    if (balance_due(m_) == 0) {
-      complete_sale();
+    if (settle()) {
       notice(NoticeLevel::Info, "Stored offline: " + money(stored_amount) + " will be authorized when back online");
     } else {
       m_.screen = Screen::Payment;
@@ -714,18 +712,27 @@ class Reducer {
       m_.sale->updated_at = ctx_.now;
       effects_.push_back(UpdateSaleState{m_.sale->id, SaleState::Tendering, ctx_.now});
     }
-    if (m_.sale && m_.sale->state == SaleState::Tendering && balance_due(m_) == 0) {
-      complete_sale();
-      notice(NoticeLevel::Info, "Approved " + money(approved_amount));
-    } else {
-      if (current) m_.screen = Screen::Payment;
-      notice(NoticeLevel::Info, "Approved " + money(approved_amount) + "; balance due " + money(balance_due(m_)));
-    }
+    notice(NoticeLevel::Info, "Approved " + money(approved_amount) + "; balance due " + money(balance_due(m_)));
+    if (current) m_.screen = Screen::Payment;
     if (was_given_up) {
       // Stripe's answer wins (lesson 8): the money was taken although the attempt had been
       // given up. Staff must look at this sale.
       notice(NoticeLevel::Error, "Attempt " + at.id + " was approved after it had been given up: " +
                                      money(approved_amount) + " was taken; check the sale");
+      effects_.push_back(Audit{"approved_after_given_up", "attempt=" + at.id + " sale=" + at.sale_id});
+    }
+    PaymentAttempt* other = active_mut();
+    if (balance_due(m_) == 0 && other != nullptr && other->id != at.id && is_live(*other)) {
+      // Paid in full while another card is still live: stop it if the reader still holds it;
+      // otherwise its outcome decides (and an approval then is over-collected, see settle()).
+      if (m_.phase == PaymentPhase::Collecting) {
+        effects_.push_back(CancelCollect{other->id});
+        m_.phase = PaymentPhase::Canceling;
+      }
+      return;
+    }
+    if (settle() && !was_given_up && amount_paid(m_) == m_.sale->total) {
+      notice(NoticeLevel::Info, "Approved " + money(approved_amount));
     }
   }
 
@@ -749,6 +756,9 @@ class Reducer {
       m_.reader.prompt_text.clear();
     }
     notice(NoticeLevel::Warning, "Declined: " + decline_reason(at.decline_code));
+    // A decline of the card that was still live after an earlier late approval covered the
+    // balance: the sale is now complete.
+    settle();
   }
 
   void go_in_doubt(PaymentAttempt& at, const std::string& detail) {
@@ -796,6 +806,7 @@ class Reducer {
   // and the cart editable; with part paid the balance is still owed.
   void back_to_tendering_choice(const std::string& what) {
     end_card_phase();
+    if (settle()) return;  // a late approval had already covered the balance
     if (amount_paid(m_) == 0 && m_.sale && m_.sale->state == SaleState::Tendering) {
       m_.sale->state = SaleState::Open;
       m_.sale->updated_at = ctx_.now;
@@ -820,6 +831,44 @@ class Reducer {
   void print(std::string text) {
     m_.last_receipt = text;
     effects_.push_back(PrintReceipt{std::move(text)});
+  }
+
+  // A card read after the balance was covered (a late approval of an earlier card arrived
+  // while this one was on the reader): nothing is owed, so the token is dropped unsubmitted.
+  bool drop_if_already_paid(PaymentAttempt& at) {
+    if (balance_due(m_) != 0) return false;
+    at.state = AttemptState::Canceled;
+    at.failure_message = "not submitted: the balance was already paid";
+    at.updated_at = ctx_.now;
+    effects_.push_back(UpdateAttempt{at});
+    end_card_phase();
+    settle();
+    return true;
+  }
+
+  static bool is_live(const PaymentAttempt& a) {
+    return a.state == AttemptState::Collecting || a.state == AttemptState::Submitting ||
+           a.state == AttemptState::InDoubt;
+  }
+
+  bool has_live_attempt() const {
+    return std::any_of(m_.attempts.begin(), m_.attempts.end(), [](const PaymentAttempt& a) { return is_live(a); });
+  }
+
+  // Completes the sale when the money covers it and no card is still live (a sale is never
+  // marked paid while an outcome is pending). More money than the total can only come from a
+  // card approved after it had been given up: it is flagged for a refund. True if completed.
+  bool settle() {
+    if (!m_.sale || m_.sale->state != SaleState::Tendering) return false;
+    if (amount_paid(m_) == 0 || balance_due(m_) != 0 || has_live_attempt()) return false;
+    end_card_phase();
+    complete_sale();
+    const std::int64_t over = amount_paid(m_) - m_.sale->total;
+    if (over > 0) {
+      effects_.push_back(Audit{"over_collected", "sale=" + m_.sale->id + " amount=" + money(over)});
+      notice(NoticeLevel::Error, "Over-collected " + money(over) + ": refund it from the back office");
+    }
+    return true;
   }
 
   void complete_sale() {

@@ -874,10 +874,54 @@ TEST_CASE("an approval arriving after a cancel reopened the cart still completes
   REQUIRE(t.m.sale->state == SaleState::Open);
   t.ctx.now = kT0 + 30s;
   const auto fx = t.dispatch(PaymentApproved{id, "pi_late", visa()});
-  REQUIRE(fx.size() == 4);
+  REQUIRE(fx.size() == 5);
+  CHECK(fx[0] == Effect{UpdateAttempt{t.attempt(0)}});
   CHECK(fx[1] == Effect{UpdateSaleState{t.m.sale->id, SaleState::Tendering, kT0 + 30s}});
-  CHECK(fx[2] == Effect{UpdateSaleState{t.m.sale->id, SaleState::Paid, kT0 + 30s}});
-  CHECK(std::holds_alternative<PrintReceipt>(fx[3]));
+  CHECK(fx[2] == Effect{Audit{"approved_after_given_up", "attempt=" + id + " sale=" + t.m.sale->id}});
+  CHECK(fx[3] == Effect{UpdateSaleState{t.m.sale->id, SaleState::Paid, kT0 + 30s}});
+  CHECK(std::holds_alternative<PrintReceipt>(fx[4]));
   CHECK(t.m.sale->state == SaleState::Paid);
   CHECK(t.m.notice.level == NoticeLevel::Error);  // staff must know a given-up card was charged
+}
+
+TEST_CASE("a late approval that covers the balance stops the card on the reader, and a second approval is flagged as over-collected") {
+  Till t;
+  t.ring_up();  // 13.12
+  t.dispatch(Charge{700});
+  const std::string first = t.attempt(0).id;
+  t.dispatch(CollectFailed{first, "timeout"});  // given up: nothing seemed to happen
+  t.dispatch(Charge{});                          // 13.12 on a second card
+  const std::string second = t.attempt(1).id;
+  // The first card was approved after all (7.00); the second is still on the reader for 13.12.
+  auto fx = t.dispatch(PaymentApproved{first, "pi_first", {}});
+  CHECK(count_of<CancelCollect>(fx) == 0);  // 6.12 still owed: the second card goes on
+  CHECK(t.m.phase == PaymentPhase::Collecting);
+  CHECK(balance_due(t.m) == 612);
+  // The second card is read: it is submitted for its full amount as asked, then approved.
+  t.dispatch(CardCollected{second, "pm_2", visa(), false});
+  fx = t.dispatch(PaymentApproved{second, "pi_second", {}});
+  CHECK(t.m.sale->state == SaleState::Paid);
+  CHECK(amount_paid(t.m) == 2012);
+  CHECK(fx.at(fx.size() - 1) == Effect{Audit{"over_collected", "sale=" + t.m.sale->id + " amount=USD 7.00"}});
+  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Over-collected USD 7.00: refund it from the back office"});
+}
+
+TEST_CASE("a late approval covering the whole balance cancels the card still on the reader") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string first = t.attempt(0).id;
+  t.dispatch(CollectFailed{first, "timeout"});
+  t.dispatch(RetryWithAnotherCard{});
+  const std::string second = t.attempt(1).id;
+  const auto fx = t.dispatch(PaymentApproved{first, "pi_first", {}});
+  CHECK(fx.at(fx.size() - 1) == Effect{CancelCollect{second}});
+  CHECK(t.m.phase == PaymentPhase::Canceling);
+  CHECK(t.m.sale->state == SaleState::Tendering);  // not paid while a card is live
+  // The reader read the card anyway: it is not submitted, and the sale completes.
+  const auto read = t.dispatch(CardCollected{second, "pm_2", visa(), false});
+  CHECK(count_of<EnqueueOperation>(read) == 0);
+  CHECK(t.attempt(1).state == AttemptState::Canceled);
+  CHECK(t.m.sale->state == SaleState::Paid);
+  CHECK(amount_paid(t.m) == 1312);
 }
