@@ -26,7 +26,7 @@ bool open_attempt(const PaymentAttempt& a) {
 
 }  // namespace
 
-TEST_CASE("random sessions never hold two live card attempts, never retry in doubt and never over-collect") {
+TEST_CASE("random sessions never hold two live card attempts, never retry in doubt and never over-collect unnoticed") {
   const Catalog cat = catalog();
   std::uint64_t total_steps = 0, sales_paid = 0, in_doubts = 0;
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
