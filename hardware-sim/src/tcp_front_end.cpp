@@ -143,6 +143,10 @@ struct TcpFrontEnd::Impl : std::enable_shared_from_this<Impl> {
       socket.close(ignored);
       return;
     }
+    // Frames are small and latency matters more than packet count (Nagle + delayed ACK would
+    // stall each reply by ~40 ms).
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     auto weak = weak_from_this();
     auto conn = std::make_shared<Connection>(io, std::move(socket), device, [weak] {
       if (auto s = weak.lock()) s->current.reset();

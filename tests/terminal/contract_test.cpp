@@ -2,6 +2,8 @@
 // the harnesses). A driver that passes behaves like a reader the app can trust (lesson 18).
 #include <catch2/catch.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include "reader_harness.hpp"
 #include "till/hwsim/test_cards.hpp"
 #include "till/terminal/protocol/messages.hpp"
@@ -587,4 +589,49 @@ TEMPLATE_TEST_CASE("a payment interrupted by an unplug while deciding, with reco
   INFO(show(*got));
   CHECK(as<OutcomeUnknown>(*got) != nullptr);
   REQUIRE(h.run_until([&] { return h.saw(ReaderEventKind::Reconnected); }));
+}
+
+TEMPLATE_TEST_CASE("many consecutive payments keep working on one connection", "[contract][soak]", SimHarness,
+                   TcpHarness) {
+#ifdef TILL_LONG_TESTS_ON
+  const int n = 5000;
+#else
+  const int n = 150;
+#endif
+  hwsim::DeviceConfig cfg;  // no simulated delays: this case is about state, not timing
+  cfg.present_delay = cfg.read_delay = cfg.authorize_delay = 0ms;
+  TestType h(cfg);
+  REQUIRE(h.connect());
+  const char* cards[] = {"visa", "mastercard", "insufficient_funds", "amex", "offline_pin"};
+  int approved = 0, declined = 0;
+  for (int i = 0; i < n; ++i) {
+    h.device.queue_payment(card(cards[i % 5], Fault::None, i % 2 ? ReadMethod::Contactless : ReadMethod::Contact));
+    auto r = h.collect(1000 + (i % 7) * 100);
+    REQUIRE(r);
+    if (as<ApprovedToForward>(r)) ++approved;
+    if (as<Declined>(r)) ++declined;
+    h.events.clear();
+  }
+  CHECK(approved == n - n / 5);
+  CHECK(declined == n / 5);
+  CHECK(h.device.collects_received() == n);
+}
+
+TEST_CASE("the tcp driver reports an unreachable reader as Unavailable") {
+  boost::asio::io_context io;
+  std::uint16_t port = 0;
+  {
+    // Take an ephemeral port and release it, so nothing listens there.
+    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  auto reader = make_tcp_reader(io, "127.0.0.1", port, fast_options());
+  std::optional<Result<ReaderInfo>> got;
+  reader->async_connect({}, 2s, [&](auto r) { got = std::move(r); });
+  while (!got && io.run_one() > 0) {
+  }
+  REQUIRE(got);
+  REQUIRE_FALSE(*got);
+  CHECK(got->error().kind == ErrorKind::Unavailable);
+  CHECK(reader->status().connection == ConnectionState::Disconnected);
 }
