@@ -115,6 +115,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // ---- operations -------------------------------------------------------------------------
 
   void discover(milliseconds deadline, Reader::DiscoverCallback done) {
+    if (state_ == ConnectionState::Reconnecting)  // the link is the reconnect loop's until it ends
+      return post_error(std::move(done), Error{ErrorKind::Unavailable, "discover: reader is reconnecting", std::nullopt});
     if (auto e = check_can_start(OpKind::Discover, false)) return post_error(std::move(done), *e);
     if (state_ == ConnectionState::Connected) {
       return post([done = std::move(done), info = info_] { done(std::vector<ReaderInfo>{info}); });
