@@ -189,10 +189,17 @@ std::string wrap_label(const std::string& name, float width) {
   return out + line;
 }
 
+// Case-insensitive substring test without allocating: it runs for every product every frame.
+bool icontains(std::string_view haystack, std::string_view needle_lower) {
+  if (needle_lower.empty()) return true;
+  return std::search(haystack.begin(), haystack.end(), needle_lower.begin(), needle_lower.end(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         }) != haystack.end();
+}
+
 bool matches(const pos::Product& p, const std::string& needle) {
   if (needle.empty()) return true;
-  return lower(p.name).find(needle) != std::string::npos || lower(p.sku).find(needle) != std::string::npos ||
-         p.barcode.find(needle) != std::string::npos;
+  return icontains(p.name, needle) || icontains(p.sku, needle) || p.barcode.find(needle) != std::string::npos;
 }
 
 void wedge_scanner(SellViewState& state, const ViewEnv& env) {
