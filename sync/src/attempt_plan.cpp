@@ -148,8 +148,9 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
     }
   }
 
-  if (target.needs_capture && follow.auto_capture && state == AttemptState::Approved &&
-      !target.payment_intent_id.empty()) {
+  // Only an authorization recorded now queues its capture: a late amount_capturable_updated
+  // for a payment already approved (perhaps already captured) must not capture again.
+  if (target.needs_capture && follow.auto_capture && became_approved && !target.payment_intent_id.empty()) {
     const std::string key = capture_key_for(cur);
     auto ops = store.operations_for_sale(cur.sale_id);
     if (!ops) return fail(ops.error());
