@@ -1,8 +1,10 @@
 # Warnings and instrumentation shared by every Till target (via the till_options interface).
 add_library(till_options INTERFACE)
 target_compile_features(till_options INTERFACE cxx_std_20)
-target_compile_options(till_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow=local
-  -Wnon-virtual-dtor -Wimplicit-fallthrough)
+target_compile_options(till_options INTERFACE -Wall -Wextra -Wpedantic
+  -Wnon-virtual-dtor -Wimplicit-fallthrough
+  # clang 14 has no -Wshadow=local; its plain -Wshadow is far noisier than GCC's local flavour.
+  $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>)
 if(TILL_WERROR)
   target_compile_options(till_options INTERFACE -Werror)
 endif()
