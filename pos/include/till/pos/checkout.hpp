@@ -16,7 +16,8 @@
 //  CardCollected offline / PaymentStoredOffline -> risk policy: allowed -> [UpdateAttempt
 //              (stored_offline), EnqueueOperation, (sale paid ...)]; refused -> attempt canceled,
 //              reason shown, another card or cash.
-//  PaymentApproved -> [UpdateAttempt(approved), (UpdateSaleState paid, PrintReceipt)]
+//  PaymentApproved -> [UpdateAttempt(approved), (UpdateSaleState paid, PrintReceipt)]. A sale
+//              is marked paid only when the money covers it and no card attempt is live.
 //  PaymentDeclined -> [UpdateAttempt(declined), PrintReceipt(declined)]; a reason the cashier
 //              can act on; RetryWithAnotherCard = a NEW attempt with a NEW key.
 //  PaymentOutcomeUnknown -> [UpdateAttempt(in_doubt), ResolveInDoubt]; "outcome unknown:
