@@ -15,8 +15,7 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -28,9 +27,7 @@ const std::string* find_header(const std::vector<std::pair<std::string, std::str
   return nullptr;
 }
 
-bool is_test_key(std::string_view key) {
-  return key.starts_with("sk_test_") || key.starts_with("rk_test_");
-}
+bool is_test_key(std::string_view key) { return key.starts_with("sk_test_") || key.starts_with("rk_test_"); }
 
 std::string mask_key(std::string_view key) {
   const auto cut = key.find('_', 3);
@@ -70,22 +67,25 @@ Response json_response(int status, const Json& body, const std::string& request_
 
 }  // namespace
 
-const std::string* Request::header(std::string_view name) const {
-  return find_header(headers, name);
-}
-const std::string* Response::header(std::string_view name) const {
-  return find_header(headers, name);
-}
+const std::string* Request::header(std::string_view name) const { return find_header(headers, name); }
+const std::string* Response::header(std::string_view name) const { return find_header(headers, name); }
 
 std::string_view to_string(FaultKind kind) noexcept {
   switch (kind) {
-    case FaultKind::Unavailable: return "unavailable";
-    case FaultKind::ServerError: return "server_error";
-    case FaultKind::RateLimit: return "rate_limit";
-    case FaultKind::LockTimeout: return "lock_timeout";
-    case FaultKind::Latency: return "latency";
-    case FaultKind::ResetBeforeRead: return "reset";
-    case FaultKind::LostAfterCommit: return "lost_after_commit";
+    case FaultKind::Unavailable:
+      return "unavailable";
+    case FaultKind::ServerError:
+      return "server_error";
+    case FaultKind::RateLimit:
+      return "rate_limit";
+    case FaultKind::LockTimeout:
+      return "lock_timeout";
+    case FaultKind::Latency:
+      return "latency";
+    case FaultKind::ResetBeforeRead:
+      return "reset";
+    case FaultKind::LostAfterCommit:
+      return "lost_after_commit";
   }
   return "unknown";
 }
@@ -234,8 +234,7 @@ Timestamp Api::Impl::now() const {
 std::int64_t Api::Impl::unix_now() const { return to_unix_ms(now()) / 1000; }
 
 std::string Api::Impl::new_id(std::string_view prefix, std::size_t length) {
-  static constexpr std::string_view kChars =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  static constexpr std::string_view kChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   std::string id(prefix);
   for (std::size_t i = 0; i < length; ++i) id.push_back(kChars[ids.uniform(kChars.size())]);
   return id;
@@ -296,13 +295,27 @@ Prepared Api::Impl::prepare(const Request& request) {
     if (f.nth == 0 && f.probability <= 0) fire = true;
     if (!fire) continue;
     switch (f.kind) {
-      case FaultKind::Unavailable: unavailable = true; break;
-      case FaultKind::ServerError: server_error = true; break;
-      case FaultKind::RateLimit: rate_limited = true; break;
-      case FaultKind::LockTimeout: lock_timeout = true; break;
-      case FaultKind::Latency: out.latency += f.latency; break;
-      case FaultKind::ResetBeforeRead: out.transport = Transport::ResetBeforeRead; break;
-      case FaultKind::LostAfterCommit: out.transport = Transport::DropAfterCommit; break;
+      case FaultKind::Unavailable:
+        unavailable = true;
+        break;
+      case FaultKind::ServerError:
+        server_error = true;
+        break;
+      case FaultKind::RateLimit:
+        rate_limited = true;
+        break;
+      case FaultKind::LockTimeout:
+        lock_timeout = true;
+        break;
+      case FaultKind::Latency:
+        out.latency += f.latency;
+        break;
+      case FaultKind::ResetBeforeRead:
+        out.transport = Transport::ResetBeforeRead;
+        break;
+      case FaultKind::LostAfterCommit:
+        out.transport = Transport::DropAfterCommit;
+        break;
     }
   }
   if (out.transport == Transport::ResetBeforeRead) return out;
@@ -344,10 +357,10 @@ Prepared Api::Impl::prepare(const Request& request) {
   if (const std::string* v = request.header("Stripe-Version")) {
     if (*v != kNewestApiVersion && *v != kPreviousApiVersion) {
       return reply(invalid("Invalid Stripe API version: " + *v + ". This API accepts " +
-                                std::string(kNewestApiVersion) + " and " +
-                                std::string(kPreviousApiVersion) + ".",
-                            "", "api_version_invalid")
-                         .value());
+                               std::string(kNewestApiVersion) + " and " + std::string(kPreviousApiVersion) +
+                               ".",
+                           "", "api_version_invalid")
+                       .value());
     }
     ctx.api_version = *v;
   }
@@ -363,9 +376,8 @@ Prepared Api::Impl::prepare(const Request& request) {
         ApiError e;
         e.status = 403;
         e.code = "account_invalid";
-        e.message = "The provided key '" + mask_key(key) + "' does not have access to account '" +
-                    *acct + "' (or that account does not exist). Application access may have " +
-                    "been revoked.";
+        e.message = "The provided key '" + mask_key(key) + "' does not have access to account '" + *acct +
+                    "' (or that account does not exist). Application access may have " + "been revoked.";
         return reply(e);
       }
       ctx.account = *acct;
@@ -446,9 +458,8 @@ Prepared Api::Impl::prepare(const Request& request) {
     if (now() - last_prune >= std::chrono::seconds(1)) {
       last_prune = now();
       const Timestamp cutoff = now() - config.idempotency_retention;
-      std::erase_if(idempotency, [&](const auto& kv) {
-        return !kv.second.in_flight && kv.second.created < cutoff;
-      });
+      std::erase_if(idempotency,
+                    [&](const auto& kv) { return !kv.second.in_flight && kv.second.created < cutoff; });
     }
     const std::string method_path = request.method + " " + path;
     const std::string fp = ctx.params.fingerprint();
@@ -473,18 +484,20 @@ Prepared Api::Impl::prepare(const Request& request) {
       if (rec.method_path != method_path) {
         ApiError e;
         e.type = "idempotency_error";
-        e.message = "Keys for idempotent requests can only be used for the same endpoint they "
-                    "were first used for ('" + rec.method_path + "' vs '" + method_path +
-                    "'). Try using a key other than '" + *k +
-                    "' if you meant to execute a different request.";
+        e.message =
+            "Keys for idempotent requests can only be used for the same endpoint they "
+            "were first used for ('" +
+            rec.method_path + "' vs '" + method_path + "'). Try using a key other than '" + *k +
+            "' if you meant to execute a different request.";
         return reply(e);
       }
       if (rec.fingerprint != fp) {
         ApiError e;
         e.type = "idempotency_error";
-        e.message = "Keys for idempotent requests can only be used with the same parameters "
-                    "they were first used with. Try using a key other than '" + *k +
-                    "' if you meant to execute a different request.";
+        e.message =
+            "Keys for idempotent requests can only be used with the same parameters "
+            "they were first used with. Try using a key other than '" +
+            *k + "' if you meant to execute a different request.";
         return reply(e);
       }
       Response replay;
@@ -579,8 +592,8 @@ Response Api::Impl::control(const Request& request) {
     query = path.substr(q + 1);
     path.resize(q);
   }
-  auto decoded = sync::decode(request.method == "POST" ? std::string_view(request.body)
-                                                       : std::string_view(query));
+  auto decoded =
+      sync::decode(request.method == "POST" ? std::string_view(request.body) : std::string_view(query));
   if (!decoded) return error_response(invalid(decoded.error().message).value(), rid);
   Params params(std::move(*decoded));
 
@@ -602,9 +615,8 @@ Response Api::Impl::control(const Request& request) {
                       {"id", pi->id},
                       {"amount", pi->amount},
                       {"currency", pi->currency},
-                      {"application_fee_amount", pi->application_fee_amount
-                                                     ? Json(*pi->application_fee_amount)
-                                                     : Json(nullptr)},
+                      {"application_fee_amount",
+                       pi->application_fee_amount ? Json(*pi->application_fee_amount) : Json(nullptr)},
                       {"status", pi->status},
                       {"capture_method", pi->capture_method},
                       {"amount_received", pi->amount_received},
@@ -653,8 +665,7 @@ Response Api::Impl::control(const Request& request) {
     } catch (const std::exception&) {
       return error_response(invalid("rate limits must be integers").value(), rid);
     }
-    return json_response(
-        200, Json{{"live", config.rate_limit_live}, {"test", config.rate_limit_test}}, rid);
+    return json_response(200, Json{{"live", config.rate_limit_live}, {"test", config.rate_limit_test}}, rid);
   }
   if (path == "/_sim/webhooks") {
     if (request.method == "POST") {
@@ -669,10 +680,8 @@ Response Api::Impl::control(const Request& request) {
     }
     Json list = Json::array();
     for (const DeliveryRecord& d : delivery_log) {
-      list.push_back({{"url", d.url},
-                      {"event_id", d.event_id},
-                      {"attempt", d.attempt},
-                      {"http_status", d.http_status}});
+      list.push_back(
+          {{"url", d.url}, {"event_id", d.event_id}, {"attempt", d.attempt}, {"http_status", d.http_status}});
     }
     return json_response(200, Json{{"deliveries", list}}, rid);
   }
@@ -746,8 +755,7 @@ void Api::record_delivery(DeliveryRecord record) {
 std::vector<DeliveryRecord> Api::wait_for_deliveries(std::size_t count,
                                                      std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mutex);
-  impl_->in_flight_changed.wait_for(lock, timeout,
-                                    [&] { return impl_->delivery_log.size() >= count; });
+  impl_->in_flight_changed.wait_for(lock, timeout, [&] { return impl_->delivery_log.size() >= count; });
   return impl_->delivery_log;
 }
 
@@ -810,17 +818,15 @@ void Api::add_webhook(WebhookEndpoint endpoint) {
 
 std::size_t Api::in_flight() const {
   std::lock_guard lock(impl_->mutex);
-  return static_cast<std::size_t>(std::count_if(impl_->idempotency.begin(),
-                                                impl_->idempotency.end(),
+  return static_cast<std::size_t>(std::count_if(impl_->idempotency.begin(), impl_->idempotency.end(),
                                                 [](const auto& kv) { return kv.second.in_flight; }));
 }
 
 std::size_t Api::wait_in_flight(std::size_t count, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mutex);
   auto counted = [&] {
-    return static_cast<std::size_t>(std::count_if(
-        impl_->idempotency.begin(), impl_->idempotency.end(),
-        [](const auto& kv) { return kv.second.in_flight; }));
+    return static_cast<std::size_t>(std::count_if(impl_->idempotency.begin(), impl_->idempotency.end(),
+                                                  [](const auto& kv) { return kv.second.in_flight; }));
   };
   impl_->in_flight_changed.wait_for(lock, timeout, [&] { return counted() >= count; });
   return counted();

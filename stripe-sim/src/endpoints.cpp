@@ -19,16 +19,15 @@ struct CurrencyRule {
 
 // Currencies the simulator accepts. Zero- and three-decimal lists from stripe.md section 4.
 constexpr CurrencyRule kCurrencies[] = {
-    {"usd", 2, 50},   {"cad", 2, 50},    {"eur", 2, 50},   {"gbp", 2, 30},    {"aud", 2, 50},
-    {"nzd", 2, 50},   {"chf", 2, 50},    {"sgd", 2, 50},   {"hkd", 2, 400},   {"dkk", 2, 250},
-    {"sek", 2, 300},  {"nok", 2, 300},   {"pln", 2, 200},  {"czk", 2, 1500},  {"huf", 2, 17500},
-    {"mxn", 2, 1000}, {"brl", 2, 50},    {"inr", 2, 50},   {"myr", 2, 200},   {"thb", 2, 1000},
-    {"aed", 2, 200},  {"ron", 2, 200},   {"bgn", 2, 100},
-    {"bif", 0, 1500}, {"clp", 0, 500},   {"djf", 0, 100},  {"gnf", 0, 5000},  {"jpy", 0, 50},
-    {"kmf", 0, 250},  {"krw", 0, 700},   {"mga", 0, 2500}, {"pyg", 0, 4000},  {"rwf", 0, 700},
-    {"ugx", 0, 2000}, {"vnd", 0, 13000}, {"vuv", 0, 60},   {"xaf", 0, 300},   {"xof", 0, 300},
-    {"xpf", 0, 60},
-    {"bhd", 3, 200},  {"jod", 3, 360},   {"kwd", 3, 160},  {"omr", 3, 200},   {"tnd", 3, 1500},
+    {"usd", 2, 50},   {"cad", 2, 50},   {"eur", 2, 50},  {"gbp", 2, 30},   {"aud", 2, 50},
+    {"nzd", 2, 50},   {"chf", 2, 50},   {"sgd", 2, 50},  {"hkd", 2, 400},  {"dkk", 2, 250},
+    {"sek", 2, 300},  {"nok", 2, 300},  {"pln", 2, 200}, {"czk", 2, 1500}, {"huf", 2, 17500},
+    {"mxn", 2, 1000}, {"brl", 2, 50},   {"inr", 2, 50},  {"myr", 2, 200},  {"thb", 2, 1000},
+    {"aed", 2, 200},  {"ron", 2, 200},  {"bgn", 2, 100}, {"bif", 0, 1500}, {"clp", 0, 500},
+    {"djf", 0, 100},  {"gnf", 0, 5000}, {"jpy", 0, 50},  {"kmf", 0, 250},  {"krw", 0, 700},
+    {"mga", 0, 2500}, {"pyg", 0, 4000}, {"rwf", 0, 700}, {"ugx", 0, 2000}, {"vnd", 0, 13000},
+    {"vuv", 0, 60},   {"xaf", 0, 300},  {"xof", 0, 300}, {"xpf", 0, 60},   {"bhd", 3, 200},
+    {"jod", 3, 360},  {"kwd", 3, 160},  {"omr", 3, 200}, {"tnd", 3, 1500},
 };
 
 const CurrencyRule* find_currency(std::string_view code) {
@@ -53,17 +52,21 @@ const std::vector<TestCard>& test_cards() {
       {"amex", "pm_card_amex", {"amex", "0005", "", "", false}},
       {"discover", "pm_card_discover", {"discover", "1117", "", "", false}},
       {"interac", "pm_card_interac", {"interac", "1933", "", "", true}},
-      {"chargeDeclined", "pm_card_chargeDeclined",
+      {"chargeDeclined",
+       "pm_card_chargeDeclined",
        {"visa", "0002", "card_declined", "generic_decline", false}},
-      {"insufficientFunds", "pm_card_chargeDeclinedInsufficientFunds",
+      {"insufficientFunds",
+       "pm_card_chargeDeclinedInsufficientFunds",
        {"visa", "9995", "card_declined", "insufficient_funds", false}},
-      {"lostCard", "pm_card_chargeDeclinedLostCard",
-       {"visa", "9987", "card_declined", "lost_card", false}},
-      {"stolenCard", "pm_card_chargeDeclinedStolenCard",
+      {"lostCard", "pm_card_chargeDeclinedLostCard", {"visa", "9987", "card_declined", "lost_card", false}},
+      {"stolenCard",
+       "pm_card_chargeDeclinedStolenCard",
        {"visa", "9979", "card_declined", "stolen_card", false}},
-      {"expiredCard", "pm_card_chargeDeclinedExpiredCard",
+      {"expiredCard",
+       "pm_card_chargeDeclinedExpiredCard",
        {"visa", "0069", "expired_card", "expired_card", false}},
-      {"processingError", "pm_card_chargeDeclinedProcessingError",
+      {"processingError",
+       "pm_card_chargeDeclinedProcessingError",
        {"visa", "0119", "processing_error", "processing_error", false}},
       {"offlinePin", "pm_card_offlinePin", {"visa", "0002", "", "", false}},
       {"onlinePin", "pm_card_onlinePin", {"visa", "0005", "", "", false}},
@@ -74,12 +77,18 @@ const std::vector<TestCard>& test_cards() {
 // Card numbers accepted by present_payment_method (stripe.md section 7).
 std::optional<CardInfo> card_for_number(std::string_view number) {
   static const std::map<std::string_view, std::string_view> kByNumber = {
-      {"4242424242424242", "visa"},           {"5555555555554444", "mastercard"},
-      {"378282246310005", "amex"},            {"6011111111111117", "discover"},
-      {"4506445006931933", "interac"},        {"4000000000000002", "chargeDeclined"},
-      {"4000000000009995", "insufficientFunds"}, {"4000000000009987", "lostCard"},
-      {"4000000000009979", "stolenCard"},     {"4000000000000069", "expiredCard"},
-      {"4000000000000119", "processingError"}, {"4001007020000002", "offlinePin"},
+      {"4242424242424242", "visa"},
+      {"5555555555554444", "mastercard"},
+      {"378282246310005", "amex"},
+      {"6011111111111117", "discover"},
+      {"4506445006931933", "interac"},
+      {"4000000000000002", "chargeDeclined"},
+      {"4000000000009995", "insufficientFunds"},
+      {"4000000000009987", "lostCard"},
+      {"4000000000009979", "stolenCard"},
+      {"4000000000000069", "expiredCard"},
+      {"4000000000000119", "processingError"},
+      {"4001007020000002", "offlinePin"},
       {"4001000360000005", "onlinePin"},
   };
   auto it = kByNumber.find(number);
@@ -121,20 +130,27 @@ std::string_view decline_message(std::string_view decline_code) {
 // Test amounts (stripe.md section 7): the last two digits in minor units.
 std::string_view amount_decline(std::int64_t amount) {
   switch (amount % 100) {
-    case 1: return "call_issuer";
-    case 5: return "generic_decline";
-    case 55: return "incorrect_pin";
-    case 65: return "withdrawal_count_limit_exceeded";
-    case 75: return "pin_try_exceeded";
-    default: return "";
+    case 1:
+      return "call_issuer";
+    case 5:
+      return "generic_decline";
+    case 55:
+      return "incorrect_pin";
+    case 65:
+      return "withdrawal_count_limit_exceeded";
+    case 75:
+      return "pin_try_exceeded";
+    default:
+      return "";
   }
 }
 
 Out<std::int64_t> parse_int(const Params& p, std::string_view key) {
   const std::string* s = p.get(key);
   std::int64_t v = 0;
-  if (!s || s->empty()) return invalid("Missing required param: " + std::string(key) + ".",
-                                       std::string(key), "parameter_missing");
+  if (!s || s->empty())
+    return invalid("Missing required param: " + std::string(key) + ".", std::string(key),
+                   "parameter_missing");
   const auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
   if (ec != std::errc{} || ptr != s->data() + s->size()) {
     return invalid("Invalid integer: " + *s, std::string(key), "parameter_invalid_integer");
@@ -177,9 +193,11 @@ Out<void> apply_metadata(const Params& p, std::map<std::string, std::string>& me
                      "metadata[" + k + "]");
     }
     if (v.size() > 500) {
-      return invalid("Metadata values can have up to 500 characters, but you passed in a value "
-                     "that is " + std::to_string(v.size()) + " characters.",
-                     "metadata[" + k + "]");
+      return invalid(
+          "Metadata values can have up to 500 characters, but you passed in a value "
+          "that is " +
+              std::to_string(v.size()) + " characters.",
+          "metadata[" + k + "]");
     }
     if (v.empty()) {
       updated.erase(k);
@@ -188,9 +206,9 @@ Out<void> apply_metadata(const Params& p, std::map<std::string, std::string>& me
     }
   }
   if (updated.size() > 50) {
-    return invalid("You can have up to 50 metadata keys, but you specified " +
-                       std::to_string(updated.size()) + ".",
-                   "metadata");
+    return invalid(
+        "You can have up to 50 metadata keys, but you specified " + std::to_string(updated.size()) + ".",
+        "metadata");
   }
   metadata = std::move(updated);
   return {};
@@ -232,8 +250,7 @@ template <class T, class Render>
 Out<Json> list_page(const Ctx& ctx, std::vector<const T*> items, Render render) {
   if constexpr (requires(const T& x) { x.created; }) {
     static constexpr std::pair<std::string_view, int> kOps[] = {
-        {"created", 0}, {"created[gt]", 1}, {"created[gte]", 2}, {"created[lt]", 3},
-        {"created[lte]", 4}};
+        {"created", 0}, {"created[gt]", 1}, {"created[gte]", 2}, {"created[lt]", 3}, {"created[lte]", 4}};
     for (const auto& [name, op] : kOps) {
       if (!ctx.params.has(name)) continue;
       auto bound = parse_int(ctx.params, name);
@@ -241,11 +258,16 @@ Out<Json> list_page(const Ctx& ctx, std::vector<const T*> items, Render render) 
       const std::int64_t b = *bound;
       std::erase_if(items, [&, op = op](const T* x) {
         switch (op) {
-          case 0: return x->created != b;
-          case 1: return x->created <= b;
-          case 2: return x->created < b;
-          case 3: return x->created >= b;
-          default: return x->created > b;
+          case 0:
+            return x->created != b;
+          case 1:
+            return x->created <= b;
+          case 2:
+            return x->created < b;
+          case 3:
+            return x->created >= b;
+          default:
+            return x->created > b;
         }
       });
     }
@@ -268,11 +290,13 @@ Out<Json> list_page(const Ctx& ctx, std::vector<const T*> items, Render render) 
   for (; i < items.size() && data.size() < static_cast<std::size_t>(limit); ++i) {
     data.push_back(render(*items[i]));
   }
-  return Json{{"object", "list"}, {"data", data}, {"has_more", i < items.size()},
-              {"url", "/v1/" + ctx.segments.front() +
-                          (ctx.segments.size() > 1 && ctx.segments.front() == "terminal"
-                               ? "/" + ctx.segments[1]
-                               : "")}};
+  return Json{
+      {"object", "list"},
+      {"data", data},
+      {"has_more", i < items.size()},
+      {"url",
+       "/v1/" + ctx.segments.front() +
+           (ctx.segments.size() > 1 && ctx.segments.front() == "terminal" ? "/" + ctx.segments[1] : "")}};
 }
 
 Json optional_int(const std::optional<std::int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
@@ -310,8 +334,7 @@ Json Api::Impl::render(const PaymentIntent& pi, const std::vector<std::string>& 
       {"status", pi.status},
   };
   if (pi.tip > 0) j["amount_details"] = {{"tip", {{"amount", pi.tip}}}};
-  const bool expand_charge =
-      std::find(expand.begin(), expand.end(), "latest_charge") != expand.end();
+  const bool expand_charge = std::find(expand.begin(), expand.end(), "latest_charge") != expand.end();
   if (expand_charge) {
     if (auto it = charges.find(pi.latest_charge); it != charges.end()) {
       j["latest_charge"] = render(it->second);
@@ -364,8 +387,11 @@ Json Api::Impl::render(const Refund& r) const {
 }
 
 Json Api::Impl::render(const Location& l) const {
-  return {{"id", l.id},          {"object", "terminal.location"}, {"address", l.address},
-          {"display_name", l.display_name}, {"livemode", l.livemode},
+  return {{"id", l.id},
+          {"object", "terminal.location"},
+          {"address", l.address},
+          {"display_name", l.display_name},
+          {"livemode", l.livemode},
           {"metadata", l.metadata}};
 }
 
@@ -401,8 +427,7 @@ Json Api::Impl::render(const Event& e) const {
             {"livemode", e.livemode},
             {"pending_webhooks", 0},
             {"request",
-             {{"id", string_or_null(e.request_id)},
-              {"idempotency_key", string_or_null(e.idempotency_key)}}},
+             {{"id", string_or_null(e.request_id)}, {"idempotency_key", string_or_null(e.idempotency_key)}}},
             {"type", e.type}};
   if (!e.account.empty()) j["account"] = e.account;
   return j;
@@ -468,17 +493,16 @@ struct Handlers {
                          "payment_intent_unexpected_state");
     }
     if (pi.payment_method.empty()) {
-      return state_error("You cannot confirm this PaymentIntent because it's missing a payment "
-                         "method.",
-                         "payment_intent_unexpected_state");
+      return state_error(
+          "You cannot confirm this PaymentIntent because it's missing a payment "
+          "method.",
+          "payment_intent_unexpected_state");
     }
     auto card = resolve_method(pi.payment_method);
     if (!card) return tl::unexpected(card.error());
     const std::string type = card->interac ? "interac_present" : "card_present";
-    if (std::find(pi.allowed_types.begin(), pi.allowed_types.end(), type) ==
-        pi.allowed_types.end()) {
-      return state_error("The PaymentMethod provided (" + type +
-                             ") is not allowed for this PaymentIntent.",
+    if (std::find(pi.allowed_types.begin(), pi.allowed_types.end(), type) == pi.allowed_types.end()) {
+      return state_error("The PaymentMethod provided (" + type + ") is not allowed for this PaymentIntent.",
                          "payment_intent_incompatible_payment_method");
     }
     if (card->interac && pi.currency != "cad") {
@@ -528,9 +552,7 @@ struct Handlers {
       e.decline_code = decline_code;
       e.message = std::string(decline_message(decline_code));
       e.store = true;
-      e.extra = {{"charge", pi.latest_charge},
-                 {"payment_intent", s.render(pi)},
-                 {"payment_method", pm}};
+      e.extra = {{"charge", pi.latest_charge}, {"payment_intent", s.render(pi)}, {"payment_method", pm}};
       return tl::unexpected(std::move(e));
     }
     ch.status = "succeeded";
@@ -547,9 +569,9 @@ struct Handlers {
     const Json charge_json = s.render(ch);
     s.charges.emplace(ch.id, std::move(ch));
     s.emit(&ctx, pi.account, pi.livemode, "charge.succeeded", charge_json);
-    emit_pi(pi.status == "succeeded" ? "payment_intent.succeeded"
-                                     : "payment_intent.amount_capturable_updated",
-            pi);
+    emit_pi(
+        pi.status == "succeeded" ? "payment_intent.succeeded" : "payment_intent.amount_capturable_updated",
+        pi);
     return {};
   }
 
@@ -557,18 +579,20 @@ struct Handlers {
     const Params& p = ctx.params;
     if (const std::string* cm = p.get("capture_method")) {
       if (*cm != "automatic" && *cm != "automatic_async" && *cm != "manual") {
-        return invalid("Invalid capture_method: must be one of automatic, automatic_async, or "
-                       "manual",
-                       "capture_method");
+        return invalid(
+            "Invalid capture_method: must be one of automatic, automatic_async, or "
+            "manual",
+            "capture_method");
       }
       pi.capture_method = *cm;
     }
     if (p.has("application_fee_amount")) {
       if (!ctx.connected) {
-        return invalid("Can only apply an application_fee_amount when the PaymentIntent is "
-                       "attempting a direct payment (using an OAuth key or Stripe-Account header) "
-                       "or destination payment (using `transfer_data[destination]`).",
-                       "application_fee_amount");
+        return invalid(
+            "Can only apply an application_fee_amount when the PaymentIntent is "
+            "attempting a direct payment (using an OAuth key or Stripe-Account header) "
+            "or destination payment (using `transfer_data[destination]`).",
+            "application_fee_amount");
       }
       if (p.get("application_fee_amount")->empty()) {
         pi.application_fee_amount.reset();
@@ -601,8 +625,7 @@ struct Handlers {
       }
       for (const std::string& t : types) {
         if (t != "card_present" && t != "interac_present" && t != "card") {
-          return invalid("The payment method type \"" + t + "\" is invalid.",
-                         "allowed_payment_method_types");
+          return invalid("The payment method type \"" + t + "\" is invalid.", "allowed_payment_method_types");
         }
       }
       pi.allowed_types = types;
@@ -623,17 +646,18 @@ struct Handlers {
 
   Out<Json> create_pi() {
     const Params& p = ctx.params;
-    if (auto a = allow_only(p, {"amount", "currency", "allowed_payment_method_types",
-                                "capture_method", "application_fee_amount", "metadata",
-                                "description", "statement_descriptor_suffix", "receipt_email",
-                                "payment_method", "confirm", "payment_method_options"});
+    if (auto a =
+            allow_only(p, {"amount", "currency", "allowed_payment_method_types", "capture_method",
+                           "application_fee_amount", "metadata", "description", "statement_descriptor_suffix",
+                           "receipt_email", "payment_method", "confirm", "payment_method_options"});
         !a) {
       return tl::unexpected(a.error());
     }
     if (p.has("statement_descriptor")) {
-      return invalid("statement_descriptor is not supported for card payments; use "
-                     "statement_descriptor_suffix.",
-                     "statement_descriptor");
+      return invalid(
+          "statement_descriptor is not supported for card payments; use "
+          "statement_descriptor_suffix.",
+          "statement_descriptor");
     }
     auto amount = parse_int(p, "amount");
     if (!amount) return tl::unexpected(amount.error());
@@ -674,23 +698,22 @@ struct Handlers {
 
   Out<Json> update_pi(PaymentIntent& pi) {
     const Params& p = ctx.params;
-    if (auto a = allow_only(p, {"amount", "currency", "allowed_payment_method_types",
-                                "capture_method", "application_fee_amount", "metadata",
-                                "description", "statement_descriptor_suffix", "receipt_email",
-                                "payment_method", "payment_method_options"});
+    if (auto a =
+            allow_only(p, {"amount", "currency", "allowed_payment_method_types", "capture_method",
+                           "application_fee_amount", "metadata", "description", "statement_descriptor_suffix",
+                           "receipt_email", "payment_method", "payment_method_options"});
         !a) {
       return tl::unexpected(a.error());
     }
     const bool final_state = pi.status == "succeeded" || pi.status == "canceled";
-    const bool money_change = p.has("amount") || p.has("currency") ||
-                              p.has("capture_method") || p.has("payment_method") ||
-                              p.has("application_fee_amount");
-    if (money_change && pi.status != "requires_payment_method" &&
-        pi.status != "requires_confirmation") {
-      return state_error("You cannot update amount, currency, capture_method, payment_method or "
-                         "application_fee_amount of a PaymentIntent with status " + pi.status +
-                             ".",
-                         "payment_intent_unexpected_state");
+    const bool money_change = p.has("amount") || p.has("currency") || p.has("capture_method") ||
+                              p.has("payment_method") || p.has("application_fee_amount");
+    if (money_change && pi.status != "requires_payment_method" && pi.status != "requires_confirmation") {
+      return state_error(
+          "You cannot update amount, currency, capture_method, payment_method or "
+          "application_fee_amount of a PaymentIntent with status " +
+              pi.status + ".",
+          "payment_intent_unexpected_state");
     }
     (void)final_state;
     PaymentIntent copy = pi;
@@ -714,8 +737,7 @@ struct Handlers {
     }
     if (const std::string* pm = ctx.params.get("payment_method")) {
       if (pi.status != "requires_payment_method" && pi.status != "requires_confirmation") {
-        return state_error("This PaymentIntent's status is " + pi.status +
-                               " and it cannot be confirmed.",
+        return state_error("This PaymentIntent's status is " + pi.status + " and it cannot be confirmed.",
                            "payment_intent_unexpected_state");
       }
       if (!s.minted_methods.contains(*pm) && !card_for_token(*pm)) {
@@ -728,8 +750,8 @@ struct Handlers {
   }
 
   Out<Json> capture_pi(PaymentIntent& pi) {
-    if (auto a = allow_only(ctx.params, {"amount_to_capture", "application_fee_amount", "metadata",
-                                         "final_capture"});
+    if (auto a = allow_only(ctx.params,
+                            {"amount_to_capture", "application_fee_amount", "metadata", "final_capture"});
         !a) {
       return tl::unexpected(a.error());
     }
@@ -750,8 +772,8 @@ struct Handlers {
       fee = *f;
     }
     if (pi.status != "requires_capture") {
-      return state_error("This PaymentIntent could not be captured because it has a status of " +
-                             pi.status + ". Only a PaymentIntent with one of the following "
+      return state_error("This PaymentIntent could not be captured because it has a status of " + pi.status +
+                             ". Only a PaymentIntent with one of the following "
                              "statuses may be captured: requires_capture.",
                          "payment_intent_unexpected_state");
     }
@@ -761,8 +783,7 @@ struct Handlers {
                      "amount_to_capture", "amount_too_large");
     }
     if (fee && (*fee < 0 || *fee > amount)) {
-      return invalid("application_fee_amount cannot exceed the captured amount.",
-                     "application_fee_amount");
+      return invalid("application_fee_amount cannot exceed the captured amount.", "application_fee_amount");
     }
     if (auto m = apply_metadata(ctx.params, pi.metadata); !m) return tl::unexpected(m.error());
     pi.application_fee_amount = fee;
@@ -784,18 +805,19 @@ struct Handlers {
     if (auto a = allow_only(ctx.params, {"cancellation_reason"}); !a) return tl::unexpected(a.error());
     std::string reason;
     if (const std::string* r = ctx.params.get("cancellation_reason")) {
-      static const std::set<std::string> kReasons = {"duplicate", "fraudulent",
-                                                     "requested_by_customer", "abandoned"};
+      static const std::set<std::string> kReasons = {"duplicate", "fraudulent", "requested_by_customer",
+                                                     "abandoned"};
       if (!kReasons.contains(*r)) {
-        return invalid("Invalid cancellation_reason: must be one of duplicate, fraudulent, "
-                       "requested_by_customer, or abandoned",
-                       "cancellation_reason");
+        return invalid(
+            "Invalid cancellation_reason: must be one of duplicate, fraudulent, "
+            "requested_by_customer, or abandoned",
+            "cancellation_reason");
       }
       reason = *r;
     }
     if (pi.status == "succeeded" || pi.status == "canceled") {
-      return state_error("You cannot cancel this PaymentIntent because it has a status of " +
-                             pi.status + ". Only a PaymentIntent with one of the following "
+      return state_error("You cannot cancel this PaymentIntent because it has a status of " + pi.status +
+                             ". Only a PaymentIntent with one of the following "
                              "statuses may be canceled: requires_payment_method, "
                              "requires_capture, requires_confirmation, requires_action, "
                              "processing.",
@@ -846,8 +868,7 @@ struct Handlers {
         if (colon == std::string_view::npos) return invalid("Invalid search query: " + *q, "query");
         c.field = std::string(rest.substr(0, colon));
         if (c.field != "status" && c.field != "amount" && c.field != "currency") {
-          return invalid("Field '" + c.field + "' is not supported by this simulator's search.",
-                         "query");
+          return invalid("Field '" + c.field + "' is not supported by this simulator's search.", "query");
         }
         rest.remove_prefix(colon + 1);
       }
@@ -897,27 +918,26 @@ struct Handlers {
   Out<Json> do_refund(PaymentIntent& pi, std::optional<std::int64_t> amount, bool refund_fee,
                       const std::string& reason, const std::map<std::string, std::string>& md) {
     if (pi.status == "requires_capture") {
-      return state_error("This PaymentIntent has not been captured: cancel it instead of "
-                         "refunding.",
-                         "charge_not_captured");
+      return state_error(
+          "This PaymentIntent has not been captured: cancel it instead of "
+          "refunding.",
+          "charge_not_captured");
     }
     if (pi.status != "succeeded") {
-      return state_error("This PaymentIntent has no successful charge to refund (status " +
-                             pi.status + ").",
+      return state_error("This PaymentIntent has no successful charge to refund (status " + pi.status + ").",
                          "payment_intent_unexpected_state");
     }
     Charge& ch = s.charges.at(pi.latest_charge);
     const std::int64_t remaining = ch.amount_captured - ch.amount_refunded;
     if (remaining <= 0) {
-      return state_error("Charge " + ch.id + " has already been refunded.",
-                         "charge_already_refunded");
+      return state_error("Charge " + ch.id + " has already been refunded.", "charge_already_refunded");
     }
     const std::int64_t value = amount.value_or(remaining);
     if (value <= 0) return invalid("Refund amount must be positive.", "amount");
     if (value > remaining) {
       return state_error("Refund amount (" + std::to_string(value) +
-                             ") is greater than unrefunded amount on charge (" +
-                             std::to_string(remaining) + ")",
+                             ") is greater than unrefunded amount on charge (" + std::to_string(remaining) +
+                             ")",
                          "amount_too_large");
     }
     Refund r;
@@ -952,8 +972,8 @@ struct Handlers {
 
   Out<Json> create_refund() {
     const Params& p = ctx.params;
-    if (auto a = allow_only(p, {"payment_intent", "charge", "amount", "reason",
-                                "refund_application_fee", "metadata"});
+    if (auto a = allow_only(
+            p, {"payment_intent", "charge", "amount", "reason", "refund_application_fee", "metadata"});
         !a) {
       return tl::unexpected(a.error());
     }
@@ -967,9 +987,10 @@ struct Handlers {
       }
       pi_id = it->second.payment_intent;
     } else {
-      return invalid("One of the following params should be provided for this request: "
-                     "payment_intent or charge.",
-                     "payment_intent", "parameter_missing");
+      return invalid(
+          "One of the following params should be provided for this request: "
+          "payment_intent or charge.",
+          "payment_intent", "parameter_missing");
     }
     std::optional<std::int64_t> amount;
     if (p.has("amount")) {
@@ -980,9 +1001,10 @@ struct Handlers {
     std::string reason;
     if (const std::string* r = p.get("reason")) {
       if (*r != "duplicate" && *r != "fraudulent" && *r != "requested_by_customer") {
-        return invalid("Invalid reason: must be one of duplicate, fraudulent, or "
-                       "requested_by_customer",
-                       "reason");
+        return invalid(
+            "Invalid reason: must be one of duplicate, fraudulent, or "
+            "requested_by_customer",
+            "reason");
       }
       reason = *r;
     }
@@ -992,11 +1014,11 @@ struct Handlers {
     if (auto m = apply_metadata(p, md); !m) return tl::unexpected(m.error());
     auto pi = find_pi(pi_id, "payment_intent");
     if (!pi) return tl::unexpected(pi.error());
-    if ((*pi)->latest_charge.empty() == false &&
-        s.charges.at((*pi)->latest_charge).card.interac) {
-      return state_error("Interac refunds must be made in person on a reader "
-                         "(POST /v1/terminal/readers/{id}/refund_payment).",
-                         "refund_requires_card_present");
+    if ((*pi)->latest_charge.empty() == false && s.charges.at((*pi)->latest_charge).card.interac) {
+      return state_error(
+          "Interac refunds must be made in person on a reader "
+          "(POST /v1/terminal/readers/{id}/refund_payment).",
+          "refund_requires_card_present");
     }
     return do_refund(**pi, amount, *fee, reason, md);
   }
@@ -1014,22 +1036,23 @@ struct Handlers {
 
   Out<void> reader_available(const Reader& r) {
     if (r.status != "online") {
-      return state_error("Reader is currently offline, please ensure the reader is powered on and "
-                         "connected to the internet before retrying your request.",
-                         "terminal_reader_offline");
+      return state_error(
+          "Reader is currently offline, please ensure the reader is powered on and "
+          "connected to the internet before retrying your request.",
+          "terminal_reader_offline");
     }
     if (r.action && r.action->status == "in_progress") {
-      return state_error("Reader is currently busy processing another request. Please reference "
-                         "the docs for more information on how to handle this error.",
-                         "terminal_reader_busy");
+      return state_error(
+          "Reader is currently busy processing another request. Please reference "
+          "the docs for more information on how to handle this error.",
+          "terminal_reader_busy");
     }
     return {};
   }
 
   Out<Json> create_location() {
     const Params& p = ctx.params;
-    if (auto a = allow_only(p, {"display_name", "address", "metadata", "configuration_overrides"});
-        !a) {
+    if (auto a = allow_only(p, {"display_name", "address", "metadata", "configuration_overrides"}); !a) {
       return tl::unexpected(a.error());
     }
     const std::string* name = p.get("display_name");
@@ -1039,8 +1062,7 @@ struct Handlers {
     bool nested = false;
     auto address = p.children("address", &nested);
     if (!address.contains("country")) {
-      return invalid("Missing required param: address[country].", "address[country]",
-                     "parameter_missing");
+      return invalid("Missing required param: address[country].", "address[country]", "parameter_missing");
     }
     Location l;
     l.id = s.new_id("tml_");
@@ -1062,12 +1084,12 @@ struct Handlers {
     }
     const std::string* code = p.get("registration_code");
     if (!code || code->empty()) {
-      return invalid("Missing required param: registration_code.", "registration_code",
-                     "parameter_missing");
+      return invalid("Missing required param: registration_code.", "registration_code", "parameter_missing");
     }
     if (*code != "simulated-wpe") {
-      return invalid("The registration code '" + *code + "' is invalid. In test mode, use "
-                     "simulated-wpe to register a simulated WisePOS E.",
+      return invalid("The registration code '" + *code +
+                         "' is invalid. In test mode, use "
+                         "simulated-wpe to register a simulated WisePOS E.",
                      "registration_code", "invalid_registration_code");
     }
     const std::string* loc = p.get("location");
@@ -1098,16 +1120,15 @@ struct Handlers {
     }
     const std::string* id = ctx.params.get("payment_intent");
     if (!id || id->empty()) {
-      return invalid("Missing required param: payment_intent.", "payment_intent",
-                     "parameter_missing");
+      return invalid("Missing required param: payment_intent.", "payment_intent", "parameter_missing");
     }
     auto pi = find_pi(*id, "payment_intent");
     if (!pi) return tl::unexpected(pi.error());
     if (auto av = reader_available(r); !av) return tl::unexpected(av.error());
     if ((*pi)->status != "requires_payment_method" && (*pi)->status != "requires_confirmation") {
-      return state_error("PaymentIntent " + *id + " has status " + (*pi)->status +
-                             " and cannot be processed.",
-                         "payment_intent_unexpected_state");
+      return state_error(
+          "PaymentIntent " + *id + " has status " + (*pi)->status + " and cannot be processed.",
+          "payment_intent_unexpected_state");
     }
     ReaderAction a;
     a.type = "process_payment_intent";
@@ -1166,8 +1187,8 @@ struct Handlers {
 
   Out<Json> refund_payment(Reader& r) {
     const Params& p = ctx.params;
-    if (auto a = allow_only(p, {"payment_intent", "charge", "amount", "refund_application_fee",
-                                "metadata", "reverse_transfer"});
+    if (auto a = allow_only(p, {"payment_intent", "charge", "amount", "refund_application_fee", "metadata",
+                                "reverse_transfer"});
         !a) {
       return tl::unexpected(a.error());
     }
@@ -1181,8 +1202,7 @@ struct Handlers {
       }
       pi_id = it->second.payment_intent;
     } else {
-      return invalid("payment_intent or charge is required.", "payment_intent",
-                     "parameter_missing");
+      return invalid("payment_intent or charge is required.", "payment_intent", "parameter_missing");
     }
     auto pi = find_pi(pi_id, "payment_intent");
     if (!pi) return tl::unexpected(pi.error());
@@ -1213,7 +1233,7 @@ struct Handlers {
     if (r.status != "online") return tl::unexpected(reader_available(r).error());
     if (!r.action || r.action->status != "in_progress") {
       return state_error("This reader has no in-progress action to cancel.",
-                         "terminal_reader_action_not_cancelable" );
+                         "terminal_reader_action_not_cancelable");
     }
     // As Stripe answers: the reader comes back with no action. The interrupted action is
     // reported as failed (canceled) to webhooks so a waiting client learns of it.
@@ -1230,8 +1250,7 @@ struct Handlers {
   // Test helper: a customer taps a card on the reader; finishes the in-progress action.
   Out<Json> present_payment_method(Reader& r) {
     const Params& p = ctx.params;
-    if (auto a = allow_only(p, {"type", "card_present", "interac_present", "amount_tip", "card"});
-        !a) {
+    if (auto a = allow_only(p, {"type", "card_present", "interac_present", "amount_tip", "card"}); !a) {
       return tl::unexpected(a.error());
     }
     if (!r.action || r.action->status != "in_progress" ||
@@ -1278,8 +1297,7 @@ struct Handlers {
         a.failure_code = "card_declined";
         a.failure_message = "The card presented does not match the payment being refunded.";
       } else {
-        auto refunded = do_refund(**pi, a.refund_amount, a.refund_application_fee, "",
-                                  a.refund_metadata);
+        auto refunded = do_refund(**pi, a.refund_amount, a.refund_application_fee, "", a.refund_metadata);
         if (!refunded) {
           ok = false;
           a.failure_code = refunded.error().code;
@@ -1369,12 +1387,9 @@ Out<Json> Api::Impl::route(Ctx& ctx) {
       return missing("event", seg[1]);
     }
   } else if (is(0, "account") && n == 1 && m == "GET") {
-    return Json{{"id", ctx.account},
-                {"object", "account"},
-                {"charges_enabled", true},
-                {"payouts_enabled", true},
-                {"details_submitted", true},
-                {"type", ctx.connected ? "standard" : "platform"}};
+    return Json{{"id", ctx.account},         {"object", "account"},
+                {"charges_enabled", true},   {"payouts_enabled", true},
+                {"details_submitted", true}, {"type", ctx.connected ? "standard" : "platform"}};
   } else if (is(0, "terminal") && is(1, "locations")) {
     if (n == 2 && m == "POST") return h.create_location();
     if (n == 2 && m == "GET") {

@@ -129,8 +129,7 @@ struct Server::Impl {
         }
       }
 
-      http::response<http::string_body> res{static_cast<http::status>(response.status),
-                                            req.version()};
+      http::response<http::string_body> res{static_cast<http::status>(response.status), req.version()};
       res.set(http::field::server, "till-stripe-sim");
       for (const auto& [k, v] : response.headers) res.set(k, v);
       res.body() = std::move(response.body);
@@ -218,8 +217,8 @@ struct Server::Impl {
       {
         error_code ec;
         tcp::resolver resolver(io);
-        auto endpoints = co_await resolver.async_resolve(
-            host, port, asio::redirect_error(asio::use_awaitable, ec));
+        auto endpoints =
+            co_await resolver.async_resolve(host, port, asio::redirect_error(asio::use_awaitable, ec));
         if (!ec) {
           beast::tcp_stream stream(io);
           Track track(*this, &stream.socket());
@@ -239,8 +238,7 @@ struct Server::Impl {
             if (!ec) {
               beast::flat_buffer buffer;
               http::response<http::string_body> res;
-              co_await http::async_read(stream, buffer, res,
-                                        asio::redirect_error(asio::use_awaitable, ec));
+              co_await http::async_read(stream, buffer, res, asio::redirect_error(asio::use_awaitable, ec));
               if (!ec) status = static_cast<int>(res.result_int());
             }
           }
@@ -289,9 +287,9 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options) {
     if (ec) return fail(ErrorKind::Internal, "TLS setup failed: " + ec.message());
     s.ca_file = s.options.ca_file;
     if (s.ca_file.empty()) {
-      s.ca_file = (std::filesystem::temp_directory_path() /
-                   ("till-stripe-sim-ca-" + std::to_string(s.port) + ".pem"))
-                      .string();
+      s.ca_file =
+          (std::filesystem::temp_directory_path() / ("till-stripe-sim-ca-" + std::to_string(s.port) + ".pem"))
+              .string();
     }
     std::ofstream out(s.ca_file, std::ios::binary | std::ios::trunc);
     out << pki->ca_cert_pem;

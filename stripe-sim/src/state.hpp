@@ -40,8 +40,7 @@ struct ApiError {
 template <class T>
 using Out = tl::expected<T, ApiError>;
 
-inline tl::unexpected<ApiError> invalid(std::string message, std::string param = {},
-                                        std::string code = {}) {
+inline tl::unexpected<ApiError> invalid(std::string message, std::string param = {}, std::string code = {}) {
   ApiError e;
   e.message = std::move(message);
   e.param = std::move(param);
@@ -49,8 +48,7 @@ inline tl::unexpected<ApiError> invalid(std::string message, std::string param =
   return tl::unexpected<ApiError>(std::move(e));
 }
 // An error raised once the endpoint has started (state conflicts): stored under the key.
-inline tl::unexpected<ApiError> state_error(std::string message, std::string code,
-                                            int status = 400) {
+inline tl::unexpected<ApiError> state_error(std::string message, std::string code, int status = 400) {
   ApiError e;
   e.status = status;
   e.message = std::move(message);
@@ -151,16 +149,16 @@ struct Location {
 };
 
 struct ReaderAction {
-  std::string type;                  // process_payment_intent, set_reader_display, refund_payment
-  std::string status;                // in_progress, succeeded, failed
+  std::string type;    // process_payment_intent, set_reader_display, refund_payment
+  std::string status;  // in_progress, succeeded, failed
   std::string failure_code, failure_message;
-  Json detail = Json::object();      // the type-specific sub-object
-  std::string payment_intent;        // process / refund target
-  std::string charge;                // refund target
+  Json detail = Json::object();  // the type-specific sub-object
+  std::string payment_intent;    // process / refund target
+  std::string charge;            // refund target
   std::optional<std::int64_t> refund_amount;
   bool refund_application_fee = false;
   std::map<std::string, std::string> refund_metadata;
-  bool complete_soon = false;        // set_reader_display: finishes on the next deferred run
+  bool complete_soon = false;  // set_reader_display: finishes on the next deferred run
 };
 
 struct Reader {
@@ -222,9 +220,9 @@ struct Api::Impl {
   std::uint64_t seq = 0;
   std::uint64_t next_ticket = 1;
   std::map<std::uint64_t, Ctx> tickets;
-  std::map<std::string, IdempotencyRecord> idempotency;  // scope -> record
+  std::map<std::string, IdempotencyRecord> idempotency;              // scope -> record
   std::map<std::string, std::pair<std::int64_t, int>> rate_windows;  // (acct,mode) -> (second, n)
-  std::set<std::string> accounts;  // connected accounts
+  std::set<std::string> accounts;                                    // connected accounts
 
   std::map<std::string, PaymentIntent> payment_intents;
   std::map<std::string, Charge> charges;
@@ -250,8 +248,7 @@ struct Api::Impl {
   // Endpoints (endpoints.cpp). Success is the JSON body with status 200.
   Out<Json> route(Ctx& ctx);
   bool run_deferred();
-  void emit(const Ctx* ctx, const std::string& account, bool livemode, std::string type,
-            Json object);
+  void emit(const Ctx* ctx, const std::string& account, bool livemode, std::string type, Json object);
 
   // Rendering.
   Json render(const PaymentIntent& pi, const std::vector<std::string>& expand = {}) const;

@@ -38,8 +38,8 @@ SimConfig config(const FakeClock& clock) {
 TEST_CASE("the Api answers a request without any transport, headers matched case-insensitively") {
   FakeClock clock;
   Api api(config(clock));
-  Response r = api.handle(post("/v1/payment_intents",
-                               "amount=800&currency=eur&payment_method=pm_test_visa&confirm=true", "a1"));
+  Response r = api.handle(
+      post("/v1/payment_intents", "amount=800&currency=eur&payment_method=pm_test_visa&confirm=true", "a1"));
   REQUIRE(r.status == 200);
   CHECK(json::parse(r.body)["status"] == "succeeded");
   REQUIRE(r.header("request-id"));
@@ -87,14 +87,16 @@ TEST_CASE("the transport is told to drop the connection for reset and lost-after
 TEST_CASE("set_reader_display finishes when the deferred work runs") {
   FakeClock clock;
   Api api(config(clock));
-  auto loc = json::parse(api.handle(post("/v1/terminal/locations",
-                                         "display_name=S&address[country]=US")).body);
-  auto reader = json::parse(api.handle(post("/v1/terminal/readers",
-                                            "registration_code=simulated-wpe&location=" +
-                                                loc["id"].get<std::string>())).body);
+  auto loc =
+      json::parse(api.handle(post("/v1/terminal/locations", "display_name=S&address[country]=US")).body);
+  auto reader =
+      json::parse(api.handle(post("/v1/terminal/readers",
+                                  "registration_code=simulated-wpe&location=" + loc["id"].get<std::string>()))
+                      .body);
   const std::string id = reader["id"];
   auto shown = json::parse(api.handle(post("/v1/terminal/readers/" + id + "/set_reader_display",
-                                           "type=cart&cart[currency]=usd&cart[total]=100")).body);
+                                           "type=cart&cart[currency]=usd&cart[total]=100"))
+                               .body);
   CHECK(shown["action"]["status"] == "in_progress");
   CHECK(api.run_deferred());
   CHECK_FALSE(api.run_deferred());

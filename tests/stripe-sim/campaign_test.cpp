@@ -20,9 +20,11 @@ constexpr int kSalesPerClient = 15;
 
 // Drives one sale to a known outcome; returns the number of HTTP attempts.
 int sync_sale(TestHttpClient& http, const Sim& sim, const std::string& sale_id) {
-  const std::string body = "amount=1200&currency=usd&allowed_payment_method_types[0]=card_present"
-                           "&payment_method=pm_card_visa&confirm=true&application_fee_amount=36"
-                           "&metadata[sale_id]=" + sale_id;
+  const std::string body =
+      "amount=1200&currency=usd&allowed_payment_method_types[0]=card_present"
+      "&payment_method=pm_card_visa&confirm=true&application_fee_amount=36"
+      "&metadata[sale_id]=" +
+      sale_id;
   int generation = 0;
   for (int attempt = 1; attempt <= 200; ++attempt) {
     const std::string key = sale_id + "-k" + std::to_string(generation);
@@ -31,10 +33,9 @@ int sync_sale(TestHttpClient& http, const Sim& sim, const std::string& sale_id) 
     if (r.status == 500) {
       // The key replays this 500 forever: the request applied nothing, but look it up by
       // metadata before using a new key, as the sync engine must.
-      auto found = http.request("GET",
-                                "/v1/payment_intents/search?query=metadata%5B%27sale_id%27%5D%3A%27" +
-                                    sale_id + "%27",
-                                sim.headers({}, kAccount));
+      auto found = http.request(
+          "GET", "/v1/payment_intents/search?query=metadata%5B%27sale_id%27%5D%3A%27" + sale_id + "%27",
+          sim.headers({}, kAccount));
       if (found.status == 200 && !found.json["data"].empty()) return attempt;
       if (found.status == 200) ++generation;
     }
@@ -48,9 +49,8 @@ int sync_sale(TestHttpClient& http, const Sim& sim, const std::string& sale_id) 
 TEST_CASE("concurrent clients with every fault class on end with exactly one PaymentIntent per sale") {
   Sim sim([](ServerOptions& o) {
     o.sim.seed = 2024;
-    for (const char* spec : {"unavailable:p=0.08:post", "server_error:p=0.04:post",
-                             "rate_limit:p=0.08", "lock_timeout:p=0.05:post",
-                             "latency:ms=3:p=0.2", "reset:p=0.05:post",
+    for (const char* spec : {"unavailable:p=0.08:post", "server_error:p=0.04:post", "rate_limit:p=0.08",
+                             "lock_timeout:p=0.05:post", "latency:ms=3:p=0.2", "reset:p=0.05:post",
                              "lost_after_commit:p=0.1:post"}) {
       o.sim.faults.push_back(*parse_fault(spec));
     }

@@ -69,8 +69,7 @@ struct TestHttpClient::Impl {
   }
 };
 
-TestHttpClient::TestHttpClient(std::uint16_t port, std::string ca_file)
-    : impl_(std::make_unique<Impl>()) {
+TestHttpClient::TestHttpClient(std::uint16_t port, std::string ca_file) : impl_(std::make_unique<Impl>()) {
   impl_->port = port;
   impl_->ca_file = std::move(ca_file);
   if (!impl_->ca_file.empty()) {
@@ -81,8 +80,8 @@ TestHttpClient::TestHttpClient(std::uint16_t port, std::string ca_file)
 
 TestHttpClient::~TestHttpClient() = default;
 
-bool TestHttpClient::send(const std::string& method, const std::string& target,
-                          const Headers& headers, const std::string& body) {
+bool TestHttpClient::send(const std::string& method, const std::string& target, const Headers& headers,
+                          const std::string& body) {
   if (!impl_->open()) return false;
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1");
@@ -206,9 +205,7 @@ RecordingWebhookReceiver::~RecordingWebhookReceiver() {
   impl_->thread.join();
 }
 
-std::uint16_t RecordingWebhookReceiver::port() const {
-  return impl_->acceptor.local_endpoint().port();
-}
+std::uint16_t RecordingWebhookReceiver::port() const { return impl_->acceptor.local_endpoint().port(); }
 
 std::string RecordingWebhookReceiver::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port()) + path;

@@ -55,9 +55,7 @@ TEST_CASE("keys are scoped per connected account") {
 }
 
 TEST_CASE("a second request while the first is in flight gets 409 idempotency_key_in_use") {
-  Sim sim([](ServerOptions& o) {
-    o.sim.faults = {*parse_fault("latency:ms=1500:n=1")};
-  });
+  Sim sim([](ServerOptions& o) { o.sim.faults = {*parse_fault("latency:ms=1500:n=1")}; });
   TestHttpClient slow(sim.server->port());
   REQUIRE(slow.send("POST", "/v1/payment_intents", sim.headers("key-d", kAccount), kBody));
   REQUIRE(sim.server->api().wait_in_flight(1, 5s) == 1);
@@ -79,7 +77,8 @@ TEST_CASE("validation errors, 401 and 429 are not stored, so the same key may ru
   CHECK(invalid.status == 400);
   REQUIRE(sim.post("/v1/payment_intents", kBody, "key-e").status == 200);
 
-  Headers bad_key{{"Authorization", "Bearer sk_test_wrong_key_1234"}, {"Idempotency-Key", "key-f"},
+  Headers bad_key{{"Authorization", "Bearer sk_test_wrong_key_1234"},
+                  {"Idempotency-Key", "key-f"},
                   {"Stripe-Account", kAccount}};
   auto unauthorized = sim.http->request("POST", "/v1/payment_intents", bad_key, kBody);
   CHECK(unauthorized.status == 401);
@@ -99,13 +98,13 @@ TEST_CASE("validation errors, 401 and 429 are not stored, so the same key may ru
 
 TEST_CASE("declines and injected 500s are stored and replayed") {
   Sim sim;
-  auto declined = sim.post("/v1/payment_intents",
-                           "amount=2000&currency=usd&payment_method=pm_card_chargeDeclined&confirm=true",
-                           "key-h");
+  auto declined =
+      sim.post("/v1/payment_intents",
+               "amount=2000&currency=usd&payment_method=pm_card_chargeDeclined&confirm=true", "key-h");
   REQUIRE(declined.status == 402);
-  auto replay = sim.post("/v1/payment_intents",
-                         "amount=2000&currency=usd&payment_method=pm_card_chargeDeclined&confirm=true",
-                         "key-h");
+  auto replay =
+      sim.post("/v1/payment_intents",
+               "amount=2000&currency=usd&payment_method=pm_card_chargeDeclined&confirm=true", "key-h");
   CHECK(replay.status == 402);
   CHECK(replay.header("idempotent-replayed") == "true");
 

@@ -40,7 +40,9 @@ TEST_CASE("create with payment_method and confirm=true approves a test card and 
   CHECK(charge.json["payment_method_details"]["card_present"]["last4"] == "4242");
 }
 
-TEST_CASE("the step-by-step flow goes requires_payment_method, requires_confirmation, requires_capture, succeeded") {
+TEST_CASE(
+    "the step-by-step flow goes requires_payment_method, requires_confirmation, requires_capture, "
+    "succeeded") {
   Sim sim;
   auto created = sim.post("/v1/payment_intents",
                           "amount=5000&currency=cad&allowed_payment_method_types[0]=card_present"
@@ -50,7 +52,8 @@ TEST_CASE("the step-by-step flow goes requires_payment_method, requires_confirma
   CHECK(created.json["status"] == "requires_payment_method");
   const std::string id = created.json["id"];
 
-  auto updated = sim.post("/v1/payment_intents/" + id, "payment_method=pm_test_mastercard_abc&metadata[sale_id]=s9");
+  auto updated =
+      sim.post("/v1/payment_intents/" + id, "payment_method=pm_test_mastercard_abc&metadata[sale_id]=s9");
   REQUIRE(updated.status == 200);
   CHECK(updated.json["status"] == "requires_confirmation");
   CHECK(updated.json["metadata"]["sale_id"] == "s9");
@@ -60,8 +63,8 @@ TEST_CASE("the step-by-step flow goes requires_payment_method, requires_confirma
   CHECK(confirmed.json["status"] == "requires_capture");
   CHECK(confirmed.json["amount_capturable"] == 5000);
 
-  auto captured = sim.post("/v1/payment_intents/" + id + "/capture",
-                           "amount_to_capture=4000&application_fee_amount=80");
+  auto captured =
+      sim.post("/v1/payment_intents/" + id + "/capture", "amount_to_capture=4000&application_fee_amount=80");
   REQUIRE(captured.status == 200);
   CHECK(captured.json["status"] == "succeeded");
   CHECK(captured.json["amount_received"] == 4000);
@@ -77,7 +80,8 @@ TEST_CASE("the step-by-step flow goes requires_payment_method, requires_confirma
   CHECK(fetched.json["latest_charge"]["amount_refunded"] == 1000);  // released remainder
 }
 
-TEST_CASE("test cards decline with a 402 card_error and the PaymentIntent returns to requires_payment_method") {
+TEST_CASE(
+    "test cards decline with a 402 card_error and the PaymentIntent returns to requires_payment_method") {
   Sim sim;
   struct Row {
     const char* pm;
@@ -95,8 +99,7 @@ TEST_CASE("test cards decline with a 402 card_error and the PaymentIntent return
   for (const Row& row : rows) {
     INFO(row.pm);
     auto r = sim.post("/v1/payment_intents",
-                      std::string("amount=2000&currency=usd&payment_method=") + row.pm +
-                          "&confirm=true");
+                      std::string("amount=2000&currency=usd&payment_method=") + row.pm + "&confirm=true");
     REQUIRE(r.status == 402);
     CHECK(r.json["error"]["type"] == "card_error");
     CHECK(r.json["error"]["code"] == row.code);
@@ -123,8 +126,8 @@ TEST_CASE("test amounts decide the outcome by their last two digits") {
                                               {1075, "pin_try_exceeded"}};
   for (auto [amount, code] : rows) {
     INFO(amount);
-    auto r = sim.post("/v1/payment_intents",
-                      "amount=" + std::to_string(amount) + "&currency=usd&payment_method=pm_card_visa&confirm=true");
+    auto r = sim.post("/v1/payment_intents", "amount=" + std::to_string(amount) +
+                                                 "&currency=usd&payment_method=pm_card_visa&confirm=true");
     CHECK(r.status == 402);
     CHECK(r.json["error"]["decline_code"] == code);
   }
@@ -165,8 +168,7 @@ TEST_CASE("amounts are validated per currency: minimum, eight digits, zero- and 
 
 TEST_CASE("the removed payment_method_types parameter is refused as an unknown parameter") {
   Sim sim;
-  auto r = sim.post("/v1/payment_intents",
-                    "amount=1000&currency=usd&payment_method_types[0]=card_present");
+  auto r = sim.post("/v1/payment_intents", "amount=1000&currency=usd&payment_method_types[0]=card_present");
   REQUIRE(r.status == 400);
   CHECK(r.json["error"]["type"] == "invalid_request_error");
   CHECK(r.json["error"]["code"] == "parameter_unknown");
@@ -180,13 +182,13 @@ TEST_CASE("metadata is limited to 50 keys of 40 characters with values of 500 an
   std::string body = "amount=1000&currency=usd";
   for (int i = 0; i < 51; ++i) body += "&metadata[k" + std::to_string(i) + "]=v";
   CHECK(sim.post("/v1/payment_intents", body).status == 400);
-  CHECK(sim.post("/v1/payment_intents",
-                 "amount=1000&currency=usd&metadata[" + std::string(41, 'k') + "]=v").status == 400);
-  CHECK(sim.post("/v1/payment_intents",
-                 "amount=1000&currency=usd&metadata[k]=" + std::string(501, 'v')).status == 400);
-  auto ok = sim.post("/v1/payment_intents",
-                     "amount=1000&currency=usd&metadata[" + std::string(40, 'k') + "]=" +
-                         std::string(500, 'v') + "&metadata[a]=1&metadata[b]=2");
+  CHECK(sim.post("/v1/payment_intents", "amount=1000&currency=usd&metadata[" + std::string(41, 'k') + "]=v")
+            .status == 400);
+  CHECK(sim.post("/v1/payment_intents", "amount=1000&currency=usd&metadata[k]=" + std::string(501, 'v'))
+            .status == 400);
+  auto ok =
+      sim.post("/v1/payment_intents", "amount=1000&currency=usd&metadata[" + std::string(40, 'k') +
+                                          "]=" + std::string(500, 'v') + "&metadata[a]=1&metadata[b]=2");
   REQUIRE(ok.status == 200);
   const std::string id = ok.json["id"];
   auto updated = sim.post("/v1/payment_intents/" + id, "metadata[a]=&metadata[c]=3");
@@ -198,10 +200,12 @@ TEST_CASE("metadata is limited to 50 keys of 40 characters with values of 500 an
 
 TEST_CASE("application_fee_amount needs a connected account and cannot exceed the amount") {
   Sim sim;
-  auto platform = sim.post("/v1/payment_intents", "amount=1000&currency=usd&application_fee_amount=10", "", "");
+  auto platform =
+      sim.post("/v1/payment_intents", "amount=1000&currency=usd&application_fee_amount=10", "", "");
   CHECK(platform.status == 400);
   CHECK(platform.json["error"]["param"] == "application_fee_amount");
-  CHECK(sim.post("/v1/payment_intents", "amount=1000&currency=usd&application_fee_amount=1001").status == 400);
+  CHECK(sim.post("/v1/payment_intents", "amount=1000&currency=usd&application_fee_amount=1001").status ==
+        400);
 }
 
 TEST_CASE("cancel works before capture with a reason and is refused after success") {
@@ -226,8 +230,9 @@ TEST_CASE("refunds: partial then full, the fee refunded proportionally, over-ref
   Sim sim;
   auto pi = sim.pay(10000, "&application_fee_amount=300");
   const std::string id = pi["id"];
-  auto partial = sim.post("/v1/refunds",
-                          "payment_intent=" + id + "&amount=2500&refund_application_fee=true&reason=requested_by_customer");
+  auto partial =
+      sim.post("/v1/refunds", "payment_intent=" + id +
+                                  "&amount=2500&refund_application_fee=true&reason=requested_by_customer");
   REQUIRE(partial.status == 200);
   CHECK(partial.json["object"] == "refund");
   CHECK(partial.json["amount"] == 2500);
@@ -279,8 +284,8 @@ TEST_CASE("list pages newest first and search finds PaymentIntents by metadata")
   CHECK(page.json["data"].size() == 2);
   CHECK(page.json["has_more"] == true);
   CHECK(page.json["data"][0]["amount"] == 1400);
-  auto next = sim.get("/v1/payment_intents?limit=10&starting_after=" +
-                      page.json["data"][1]["id"].get<std::string>());
+  auto next =
+      sim.get("/v1/payment_intents?limit=10&starting_after=" + page.json["data"][1]["id"].get<std::string>());
   CHECK(next.json["data"].size() == 3);
   CHECK(next.json["has_more"] == false);
 
@@ -288,13 +293,14 @@ TEST_CASE("list pages newest first and search finds PaymentIntents by metadata")
   REQUIRE(found.status == 200);
   CHECK(found.json["object"] == "search_result");
   CHECK(found.json["data"].size() == 2);
-  auto both = sim.get("/v1/payment_intents/search?query=" +
-                      std::string("metadata%5B%27sale_id%27%5D%3A%27sale-0%27%20AND%20status%3A%27succeeded%27"));
+  auto both =
+      sim.get("/v1/payment_intents/search?query=" +
+              std::string("metadata%5B%27sale_id%27%5D%3A%27sale-0%27%20AND%20status%3A%27succeeded%27"));
   CHECK(both.json["data"].size() == 3);
   auto bad = sim.get("/v1/payment_intents/search?query=nonsense");
   CHECK(bad.status == 400);
-  auto other = sim.get("/v1/payment_intents/search?query=metadata%5B%27sale_id%27%5D%3A%27sale-1%27",
-                       kOtherAccount);
+  auto other =
+      sim.get("/v1/payment_intents/search?query=metadata%5B%27sale_id%27%5D%3A%27sale-1%27", kOtherAccount);
   CHECK(other.json["data"].empty());
 }
 

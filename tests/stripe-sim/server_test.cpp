@@ -24,17 +24,16 @@ TEST_CASE("a missing or unknown API key is 401 and a restricted key works") {
   auto none = sim.http->request("GET", "/v1/payment_intents", {});
   CHECK(none.status == 401);
   CHECK(none.json["error"]["type"] == "invalid_request_error");
-  auto wrong = sim.http->request("GET", "/v1/payment_intents",
-                                 {{"Authorization", "Bearer sk_test_nope_nope_9999"}});
+  auto wrong =
+      sim.http->request("GET", "/v1/payment_intents", {{"Authorization", "Bearer sk_test_nope_nope_9999"}});
   CHECK(wrong.status == 401);
   CHECK(wrong.body.find("sk_test_nope_nope_9999") == std::string::npos);  // never echoed
-  auto restricted = sim.http->request(
-      "GET", "/v1/payment_intents", {{"Authorization", "Bearer rk_test_till_restricted_5678"}});
+  auto restricted = sim.http->request("GET", "/v1/payment_intents",
+                                      {{"Authorization", "Bearer rk_test_till_restricted_5678"}});
   CHECK(restricted.status == 200);
   // Basic auth with the key as user name, as curl -u sends it.
-  auto basic = sim.http->request(
-      "GET", "/v1/account",
-      {{"Authorization", "Basic c2tfdGVzdF90aWxsX3NpbV9wbGF0Zm9ybV9rZXk6"}});
+  auto basic = sim.http->request("GET", "/v1/account",
+                                 {{"Authorization", "Basic c2tfdGVzdF90aWxsX3NpbV9wbGF0Zm9ybV9rZXk6"}});
   CHECK(basic.status == 200);
 }
 
@@ -46,9 +45,9 @@ TEST_CASE("only the two newest API versions are accepted") {
     CHECK(r.status == 200);
     CHECK(r.header("stripe-version") == v);
   }
-  auto old = sim.http->request("GET", "/v1/account",
-                               {{"Authorization", std::string("Bearer ") + kKey},
-                                {"Stripe-Version", "2024-06-20"}});
+  auto old =
+      sim.http->request("GET", "/v1/account",
+                        {{"Authorization", std::string("Bearer ") + kKey}, {"Stripe-Version", "2024-06-20"}});
   CHECK(old.status == 400);
   CHECK(old.json["error"]["type"] == "invalid_request_error");
   CHECK(old.json["error"]["message"].get<std::string>().find("2024-06-20") != std::string::npos);
@@ -222,8 +221,8 @@ TEST_CASE("every state change is an event, listed per account and retrievable by
   REQUIRE(events.status == 200);
   std::vector<std::string> types;
   for (const auto& e : events.json["data"]) types.push_back(e["type"]);
-  CHECK(types == std::vector<std::string>{"payment_intent.succeeded", "charge.succeeded",
-                                          "payment_intent.created"});
+  CHECK(types ==
+        std::vector<std::string>{"payment_intent.succeeded", "charge.succeeded", "payment_intent.created"});
   const json first = events.json["data"][0];
   CHECK(first["account"] == kAccount);
   CHECK(first["api_version"] == "2026-10-28.endive");

@@ -35,15 +35,14 @@ struct Sim {
   }
 
   Headers headers(const std::string& idempotency_key, const std::string& account) const {
-    Headers h{{"Authorization", std::string("Bearer ") + kKey},
-              {"Stripe-Version", "2026-10-28.endive"}};
+    Headers h{{"Authorization", std::string("Bearer ") + kKey}, {"Stripe-Version", "2026-10-28.endive"}};
     if (!account.empty()) h.emplace_back("Stripe-Account", account);
     if (!idempotency_key.empty()) h.emplace_back("Idempotency-Key", idempotency_key);
     return h;
   }
 
-  HttpResult post(const std::string& path, const std::string& body,
-                  const std::string& idempotency_key = {}, const std::string& account = kAccount) {
+  HttpResult post(const std::string& path, const std::string& body, const std::string& idempotency_key = {},
+                  const std::string& account = kAccount) {
     return http->request("POST", path, headers(idempotency_key, account), body);
   }
   HttpResult get(const std::string& path, const std::string& account = kAccount) {
@@ -55,8 +54,8 @@ struct Sim {
                      const std::string& pm = "pm_card_visa", const std::string& key = {}) {
     auto r = post("/v1/payment_intents",
                   "amount=" + std::to_string(amount) +
-                      "&currency=usd&allowed_payment_method_types[0]=card_present&payment_method=" +
-                      pm + "&confirm=true" + extra,
+                      "&currency=usd&allowed_payment_method_types[0]=card_present&payment_method=" + pm +
+                      "&confirm=true" + extra,
                   key);
     return r.json;
   }

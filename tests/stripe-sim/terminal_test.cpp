@@ -17,9 +17,8 @@ std::string make_reader(Sim& sim) {
                       "&address[country]=CA&address[postal_code]=M5V&address[state]=ON");
   REQUIRE(loc.status == 200);
   CHECK(loc.json["object"] == "terminal.location");
-  auto reader = sim.post("/v1/terminal/readers",
-                         "registration_code=simulated-wpe&label=Front&location=" +
-                             loc.json["id"].get<std::string>());
+  auto reader = sim.post("/v1/terminal/readers", "registration_code=simulated-wpe&label=Front&location=" +
+                                                     loc.json["id"].get<std::string>());
   REQUIRE(reader.status == 200);
   CHECK(reader.json["device_type"] == "simulated_wisepos_e");
   CHECK(reader.json["status"] == "online");
@@ -28,10 +27,10 @@ std::string make_reader(Sim& sim) {
 }
 
 std::string new_pi(Sim& sim, int amount = 2500, const std::string& extra = {}) {
-  auto pi = sim.post("/v1/payment_intents",
-                     "amount=" + std::to_string(amount) +
-                         "&currency=cad&allowed_payment_method_types[0]=card_present"
-                         "&allowed_payment_method_types[1]=interac_present" + extra);
+  auto pi = sim.post("/v1/payment_intents", "amount=" + std::to_string(amount) +
+                                                "&currency=cad&allowed_payment_method_types[0]=card_present"
+                                                "&allowed_payment_method_types[1]=interac_present" +
+                                                extra);
   REQUIRE(pi.status == 200);
   return pi.json["id"];
 }
@@ -69,8 +68,8 @@ TEST_CASE("process_payment_intent runs asynchronously and a presented card finis
   CHECK(started.json["action"]["status"] == "in_progress");
   CHECK(started.json["action"]["process_payment_intent"]["payment_intent"] == pi);
 
-  auto busy = sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent",
-                       "payment_intent=" + new_pi(sim));
+  auto busy =
+      sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + new_pi(sim));
   CHECK(busy.json["error"]["code"] == "terminal_reader_busy");
 
   auto presented = sim.post("/v1/test_helpers/terminal/readers/" + reader + "/present_payment_method",
@@ -92,8 +91,9 @@ TEST_CASE("a declined card on the reader fails the action with the decline code"
   Sim sim;
   const std::string reader = make_reader(sim);
   const std::string pi = new_pi(sim);
-  REQUIRE(sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi)
-              .status == 200);
+  REQUIRE(
+      sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi).status ==
+      200);
   auto presented = sim.post("/v1/test_helpers/terminal/readers/" + reader + "/present_payment_method",
                             "card_present[number]=4000000000009995");
   REQUIRE(presented.status == 200);
@@ -125,15 +125,16 @@ TEST_CASE("cancel_action clears an in-progress action and reports it failed") {
   Sim sim;
   const std::string reader = make_reader(sim);
   const std::string pi = new_pi(sim);
-  REQUIRE(sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi)
-              .status == 200);
+  REQUIRE(
+      sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi).status ==
+      200);
   auto canceled = sim.post("/v1/terminal/readers/" + reader + "/cancel_action", "");
   REQUIRE(canceled.status == 200);
   CHECK(canceled.json["action"].is_null());
   CHECK(sim.get("/v1/payment_intents/" + pi).json["status"] == "requires_payment_method");
   CHECK(sim.post("/v1/terminal/readers/" + reader + "/cancel_action", "").status == 400);
-  CHECK(sim.post("/v1/test_helpers/terminal/readers/" + reader + "/present_payment_method", "")
-            .status == 400);
+  CHECK(sim.post("/v1/test_helpers/terminal/readers/" + reader + "/present_payment_method", "").status ==
+        400);
   auto types = event_types(sim);
   CHECK(std::count(types.begin(), types.end(), "terminal.reader.action_failed") == 1);
 }
@@ -142,8 +143,9 @@ TEST_CASE("Interac refunds go through refund_payment on the reader, not the refu
   Sim sim;
   const std::string reader = make_reader(sim);
   const std::string pi = new_pi(sim, 4000);
-  REQUIRE(sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi)
-              .status == 200);
+  REQUIRE(
+      sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi).status ==
+      200);
   auto paid = sim.post("/v1/test_helpers/terminal/readers/" + reader + "/present_payment_method",
                        "type=interac_present&interac_present[number]=4506445006931933");
   REQUIRE(paid.json["action"]["status"] == "succeeded");
@@ -153,8 +155,8 @@ TEST_CASE("Interac refunds go through refund_payment on the reader, not the refu
   CHECK(api_refund.status == 400);
   CHECK(api_refund.json["error"]["code"] == "refund_requires_card_present");
 
-  auto started = sim.post("/v1/terminal/readers/" + reader + "/refund_payment",
-                          "payment_intent=" + pi + "&amount=1500");
+  auto started =
+      sim.post("/v1/terminal/readers/" + reader + "/refund_payment", "payment_intent=" + pi + "&amount=1500");
   REQUIRE(started.status == 200);
   CHECK(started.json["action"]["type"] == "refund_payment");
   CHECK(started.json["action"]["status"] == "in_progress");
@@ -169,8 +171,8 @@ TEST_CASE("an offline reader refuses actions with terminal_reader_offline") {
   Sim sim;
   const std::string reader = make_reader(sim);
   REQUIRE(sim.http->request("POST", "/_sim/readers/" + reader, {}, "status=offline").status == 200);
-  auto r = sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent",
-                    "payment_intent=" + new_pi(sim));
+  auto r =
+      sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + new_pi(sim));
   CHECK(r.json["error"]["code"] == "terminal_reader_offline");
   CHECK(sim.get("/v1/terminal/readers/" + reader).json["status"] == "offline");
 }

@@ -54,10 +54,17 @@ struct SimProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<std::string> args = {program, "--port", "0",
-                                     "--api-key", "sk_test_till_conformance_key_0001",
-                                     "--account", "acct_1TillConformance001",
-                                     "--rate-limit", "0", "--seed", "11"};
+    std::vector<std::string> args = {program,
+                                     "--port",
+                                     "0",
+                                     "--api-key",
+                                     "sk_test_till_conformance_key_0001",
+                                     "--account",
+                                     "acct_1TillConformance001",
+                                     "--rate-limit",
+                                     "0",
+                                     "--seed",
+                                     "11"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -121,8 +128,7 @@ int main(int argc, char** argv) {
 
   const fs::path result = work / "sdk-signature.json";
   fs::remove(result, ec);
-  const std::string run = "cd '" + work.string() + "' && SIM_PORT=" +
-                          std::to_string(sim.port) +
+  const std::string run = "cd '" + work.string() + "' && SIM_PORT=" + std::to_string(sim.port) +
                           " SIM_KEY=sk_test_till_conformance_key_0001"
                           " SIM_ACCOUNT=acct_1TillConformance001 RESULT_FILE='" +
                           result.string() + "' node conformance.mjs";

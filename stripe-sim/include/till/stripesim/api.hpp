@@ -54,9 +54,9 @@ enum class Transport {
 
 struct Prepared {
   Transport transport = Transport::Answer;
-  std::optional<Response> immediate;       // answered without running the endpoint
-  std::chrono::milliseconds latency{0};    // wait this long (key held) before execute()
-  std::uint64_t ticket = 0;                // pass to execute() when !immediate
+  std::optional<Response> immediate;     // answered without running the endpoint
+  std::chrono::milliseconds latency{0};  // wait this long (key held) before execute()
+  std::uint64_t ticket = 0;              // pass to execute() when !immediate
 };
 
 // One PaymentIntent as the simulator's books hold it: what tests count duplicates with.
@@ -118,8 +118,7 @@ class Api {
   std::vector<DeliveryRecord> deliveries() const;
   // Blocks until at least `count` delivery attempts were recorded or the timeout passes (real
   // time; a synchronisation point for tests). Returns the log.
-  std::vector<DeliveryRecord> wait_for_deliveries(std::size_t count,
-                                                  std::chrono::milliseconds timeout) const;
+  std::vector<DeliveryRecord> wait_for_deliveries(std::size_t count, std::chrono::milliseconds timeout) const;
 
   // Test and control access.
   std::vector<LedgerEntry> ledger() const;

@@ -61,9 +61,9 @@ struct WebhookEndpoint {
 };
 
 struct WebhookOptions {
-  int max_attempts = 8;                          // then the delivery is given up (recorded)
-  std::chrono::milliseconds first_retry{100};    // doubles per attempt (real time)
-  double duplicate_probability = 0.0;            // deliver an event twice
+  int max_attempts = 8;                            // then the delivery is given up (recorded)
+  std::chrono::milliseconds first_retry{100};      // doubles per attempt (real time)
+  double duplicate_probability = 0.0;              // deliver an event twice
   std::chrono::milliseconds max_reorder_delay{0};  // random extra delay, reorders deliveries
 };
 
