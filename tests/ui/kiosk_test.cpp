@@ -190,3 +190,25 @@ TEST_CASE("amount, percent and quantity fields parse exactly and refuse junk") {
   CHECK_FALSE(parse_quantity("99999"));
   CHECK_FALSE(parse_quantity("2.5"));
 }
+
+TEST_CASE("a double tap on Charge starts one card collection, not two") {
+  FakeClock clock;
+  SeededRandom random(5);
+  RecordingEffectSink sink;
+  Kiosk kiosk(demo_config(), clock, random, &sink);
+  kiosk.post(pos::ReaderStatusChanged{true, "reader", ""});
+  kiosk.post(pos::AddProduct{"mocha", 1});
+  kiosk.post(pos::Charge{});
+  kiosk.post(pos::Charge{});  // the second tap lands before the first one's effects came back
+  kiosk.process_inbox();
+  std::size_t collects = 0;
+  std::size_t attempts = 0;
+  for (const auto& list : sink.lists) {
+    collects += count_of<pos::StartCollect>(list);
+    attempts += count_of<pos::CreateAttempt>(list);
+  }
+  CHECK(collects == 1);
+  CHECK(attempts == 1);
+  CHECK(kiosk.model().attempts.size() == 1);
+  CHECK(kiosk.model().notice.text == "A card payment is already in progress");
+}
