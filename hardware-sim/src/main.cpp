@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
   asio::io_context io;
   hwsim::ReaderDevice device(config);
   if (!scenario_path.empty()) hwsim::apply_scenario(device, scenario);
+  device.set_observer([](const std::string& what) { std::cout << "reader: " << what << std::endl; });
   hwsim::TcpFrontEnd server(io, device);
   auto bound = server.listen(address, static_cast<std::uint16_t>(port));
   if (!bound) {

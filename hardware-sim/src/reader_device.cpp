@@ -64,6 +64,7 @@ Status ReaderDevice::attach(p::DeviceIo* io) {
                           txn_->card ? std::string(txn_->card->brand) : "",
                           txn_->card ? std::string(txn_->card->last4()) : "", "", txn_->amount});
     }
+    if (io_ != nullptr) tell("host disconnected");
     io_ = nullptr;
     txn_.reset();
     ++gen_;
@@ -78,6 +79,7 @@ Status ReaderDevice::attach(p::DeviceIo* io) {
   if (io_ != nullptr) return fail(ErrorKind::Unavailable, "reader is in use by another host");
   io_ = io;
   ++link_gen_;
+  tell("host connected");
   return ok();
 }
 
@@ -217,6 +219,8 @@ void ReaderDevice::on_message(const p::Envelope& e) {
           send_status();
         } else if constexpr (std::is_same_v<M, p::Display>) {
           display_ = m;
+          tell("display: " + std::to_string(m.lines.size()) + " lines, total " + std::to_string(m.total) + " " +
+               m.currency);
           send(p::Ack{e.seq, p::ErrorCode::None, {}});
         } else if constexpr (std::is_same_v<M, p::Collect>) {
           on_collect(e.seq, m);
@@ -270,6 +274,9 @@ void ReaderDevice::on_collect(std::uint16_t seq, const p::Collect& c) {
   txn_ = t;
   const std::uint64_t gen = t.gen;
 
+  tell("payment of " + std::to_string(c.amount) + " " + c.currency + " (minor units): " +
+       (step.card.empty() ? std::string("present a card (type: card visa)") : "scripted step") +
+       (step.fault == Fault::None ? "" : ", fault " + std::string(to_string(step.fault))));
   if (step.fault == Fault::Unresponsive) return;  // swallow it: no events, no result, no acks
   if (step.fault == Fault::Timeout) {
     after(config_.present_delay, [this, gen] {
@@ -304,6 +311,7 @@ void ReaderDevice::on_cancel(std::uint16_t seq) {
   const std::uint16_t cseq = txn_->seq;
   const bool card_in = txn_->card != nullptr && txn_->method == ReadMethod::Contact;
   records_.push_back({"cancelled", "", "", "", txn_->amount});
+  tell("cancelled by the host");
   txn_.reset();
   ++gen_;
   send(p::CollectResult{cseq, p::Outcome::Cancelled, {}, {}, p::ErrorCode::None, "cancelled by the host"});
@@ -383,6 +391,7 @@ void ReaderDevice::after_read(std::uint64_t gen) {
   }
   if (t.card->pin != PinKind::None && t.method != ReadMethod::Swipe) {
     t.phase = Phase::WaitingPin;
+    tell("asking for the PIN (type: pin)");
     event(p::EventKind::PromptEnterPin, "Enter PIN");
     if (config_.auto_pin)
       after(config_.read_delay, [this, gen] {
@@ -465,6 +474,7 @@ void ReaderDevice::authorize() {
   if (t.fault == Fault::DisconnectAfterAuthorization) {
     // Decided, but the answer never leaves the reader: the host must see OutcomeUnknown.
     records_.push_back({"lost:" + record, c.brand, c.last4, c.payment_method, t.amount});
+    tell("decided " + record + ", then the cable was pulled (the host cannot know)");
     txn_.reset();
     ++gen_;
     enqueue_drop();
@@ -480,6 +490,7 @@ void ReaderDevice::authorize() {
 }
 
 void ReaderDevice::finish(p::CollectResult r, std::string record) {
+  tell("result: " + record + (r.card.last4.empty() ? "" : " " + r.card.brand + " " + r.card.last4));
   records_.push_back({std::move(record), r.card.brand, r.card.last4, r.card.payment_method, txn_ ? txn_->amount : 0});
   txn_.reset();
   ++gen_;

@@ -160,3 +160,19 @@ TEST_CASE("the link dropping mid-payment abandons it before authorizing and lose
     CHECK(io.all<p::CollectResult>().empty());
   }
 }
+
+TEST_CASE("the observer tells a person what the reader shows, without card numbers") {
+  hwsim::ReaderDevice d;
+  std::vector<std::string> told;
+  d.set_observer([&](const std::string& s) { told.push_back(s); });
+  RecordingDeviceIo io;
+  REQUIRE(d.attach(&io));
+  send(d, 1, p::Collect{1234, "eur", false, 60'000});
+  REQUIRE(d.present_card("4000000000009995"));
+  io.fire_all();
+  REQUIRE(told.size() == 3);
+  CHECK(told[0] == "host connected");
+  CHECK(told[1] == "payment of 1234 eur (minor units): present a card (type: card visa)");
+  CHECK(told[2] == "result: declined:insufficient_funds visa 9995");
+  for (const auto& t : told) CHECK_FALSE(p::looks_like_card_number(t));
+}

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,6 +117,9 @@ class ReaderDevice final : public terminal::protocol::DeviceEndpoint {
   void set_response_delay(milliseconds d) { config_.response_delay = d; }
   void inject_garbage(int frames) { garbage_frames_ += frames; }
   void queue_payment(ScriptedPayment p) { script_.push_back(std::move(p)); }
+  // What the reader's screen would tell a person ("waiting for a card", "approved visa 4242"),
+  // for till-reader-sim's interactive mode. Never a card number.
+  void set_observer(std::function<void(const std::string&)> observer) { observer_ = std::move(observer); }
 
   // Observers.
   bool plugged() const noexcept { return plugged_; }
@@ -183,6 +187,10 @@ class ReaderDevice final : public terminal::protocol::DeviceEndpoint {
   std::deque<std::vector<std::uint8_t>> out_;
   bool pumping_ = false;
   std::uint64_t link_gen_ = 0;  // a new link invalidates callbacks scheduled on the old one
+  std::function<void(const std::string&)> observer_;
+  void tell(const std::string& what) {
+    if (observer_) observer_(what);
+  }
 };
 
 }  // namespace till::hwsim
