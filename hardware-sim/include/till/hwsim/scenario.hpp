@@ -35,11 +35,12 @@ struct Scenario {
   std::vector<ScenarioStep> steps;
 };
 
-// `source` names the input in error messages (a file name).
+// Pure and thread-safe. `source` names the input in error messages (a file name). Fails
+// InvalidArgument (bad JSON or content) or NotFound (file cannot be opened).
 Result<Scenario> parse_scenario(std::string_view json_text, std::string_view source);
 Result<Scenario> load_scenario_file(const std::string& path);
 
-// Queues every step's scripted payment on the device, in order.
+// Queues every step's scripted payment on the device, in order (the device's thread).
 void apply_scenario(ReaderDevice& device, const Scenario& scenario);
 
 }  // namespace till::hwsim

@@ -6,6 +6,9 @@
 //   tcp  the same protocol over TCP to till-reader-sim (loopback).
 //   usb  (later) the same protocol over libusb bulk transfers: another Transport.
 //   stripe  server-driven smart readers: stripe_reader.hpp.
+//
+// Threading: call these on the io_context's thread (the core thread), like the readers they make.
+// They never fail: an unreachable reader shows up as Unavailable from async_connect.
 
 #include <chrono>
 #include <memory>
