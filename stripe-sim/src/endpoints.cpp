@@ -355,7 +355,7 @@ Json Api::Impl::render(const Charge& ch) const {
       {"object", "charge"},
       {"amount", ch.amount},
       {"amount_captured", ch.amount_captured},
-      {"amount_refunded", ch.amount_refunded},
+      {"amount_refunded", ch.amount_refunded + ch.amount_released},
       {"application_fee_amount", optional_int(ch.application_fee_amount)},
       {"captured", ch.captured},
       {"created", ch.created},
@@ -367,7 +367,7 @@ Json Api::Impl::render(const Charge& ch) const {
       {"payment_intent", ch.payment_intent},
       {"payment_method", ch.payment_method},
       {"payment_method_details", {{"type", type}, {type, card}}},
-      {"refunded", ch.amount_captured > 0 && ch.amount_refunded >= ch.amount_captured},
+      {"refunded", ch.amount_refunded + ch.amount_released >= ch.amount},
       {"refunds", {{"object", "list"}, {"data", refunds_data}, {"has_more", false}}},
       {"status", ch.status},
   };
@@ -735,6 +735,14 @@ struct Handlers {
     if (auto a = allow_only(ctx.params, {"payment_method", "payment_method_options", "capture_method"}); !a) {
       return tl::unexpected(a.error());
     }
+    if (const std::string* cm = ctx.params.get("capture_method")) {
+      if (*cm != "automatic" && *cm != "automatic_async" && *cm != "manual") {
+        return invalid("Invalid capture_method", "capture_method");
+      }
+      if (pi.status == "requires_payment_method" || pi.status == "requires_confirmation") {
+        pi.capture_method = *cm;
+      }
+    }
     if (const std::string* pm = ctx.params.get("payment_method")) {
       if (pi.status != "requires_payment_method" && pi.status != "requires_confirmation") {
         return state_error("This PaymentIntent's status is " + pi.status + " and it cannot be confirmed.",
@@ -795,7 +803,7 @@ struct Handlers {
     ch.amount_captured = amount;
     ch.application_fee_amount = fee;
     // The uncaptured remainder of a partial capture is released (shown as refunded).
-    ch.amount_refunded = pi.amount - amount;
+    ch.amount_released = pi.amount - amount;
     s.emit(&ctx, pi.account, pi.livemode, "charge.captured", s.render(ch));
     emit_pi("payment_intent.succeeded", pi);
     return s.render(pi, expand());
@@ -825,7 +833,7 @@ struct Handlers {
     }
     if (pi.status == "requires_capture") {
       Charge& ch = s.charges.at(pi.latest_charge);
-      ch.amount_refunded = ch.amount;  // the authorization is released
+      ch.amount_released = ch.amount;  // the authorization is released
     }
     pi.status = "canceled";
     pi.cancellation_reason = reason;
@@ -1286,6 +1294,8 @@ struct Handlers {
       (*pi)->tip += tip;
       auto c = confirm(**pi);
       if (!c) {
+        (*pi)->amount -= tip;  // a declined payment keeps no tip
+        (*pi)->tip -= tip;
         ok = false;
         a.failure_code = c.error().code;
         a.failure_message = c.error().message;

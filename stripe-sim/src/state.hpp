@@ -122,6 +122,9 @@ struct Charge {
   std::string id, account, payment_intent, currency, status, payment_method;
   bool livemode = false;
   std::int64_t amount = 0, amount_captured = 0, amount_refunded = 0;
+  // Released, not refunded: the uncaptured rest of a partial capture or a canceled
+  // authorization. Stripe shows it inside the charge's amount_refunded; the ledger does not.
+  std::int64_t amount_released = 0;
   bool captured = false;
   std::optional<std::int64_t> application_fee_amount;
   std::int64_t application_fee_refunded = 0;

@@ -78,6 +78,12 @@ TEST_CASE(
   REQUIRE(fetched.status == 200);
   CHECK(fetched.json["latest_charge"]["amount_captured"] == 4000);
   CHECK(fetched.json["latest_charge"]["amount_refunded"] == 1000);  // released remainder
+  auto refund = sim.post("/v1/refunds", "payment_intent=" + id);
+  REQUIRE(refund.status == 200);
+  CHECK(refund.json["amount"] == 4000);  // everything captured, not the released rest
+  auto ledger = sim.server->ledger();
+  CHECK(ledger[0].amount_refunded == 4000);
+  CHECK(sim.get("/v1/charges/" + refund.json["charge"].get<std::string>()).json["refunded"] == true);
 }
 
 TEST_CASE(
