@@ -111,7 +111,12 @@ TEST_CASE("the demo script runs headless end to end through the views and the re
   INFO((out ? std::string() : out.error().message));
   REQUIRE(out);
   // Four paid sales: approved, declined then approved, in doubt then approved, stored offline.
-  CHECK(world.day_report().sales_count == 4);
+  const DayReport day = world.day_report();
+  CHECK(day.sales_count == 4);
+  // 2 lattes + croissant + 15 % tip = 15.30; mocha 5.39; cappuccino 4.63; bagel 2.75 (offline).
+  CHECK(day.card_total == 1530 + 539 + 463 + 275);
+  CHECK(day.offline_total == 275);
+  CHECK(day.declined_count == 1);
   // The in-doubt sale was charged once: one payment operation for it, never a second key.
   std::map<std::string, int> payments_per_sale;
   std::set<std::string> keys;

@@ -79,7 +79,7 @@ TEST_CASE("the real kiosk under Xvfb drives the demo sale and saves readable scr
   REQUIRE(rc == 0);
   for (const char* name : {"01-sell", "02-payment", "03-receipt-approved", "04-declined", "05-in-doubt",
                            "06-offline-banner", "07-back-office", "08-back-office-attention",
-                           "09-back-office-settings"}) {
+                           "09-back-office-settings", "10-back-office-end-of-day"}) {
     const fs::path png = dir / (std::string(name) + ".png");
     INFO(png.string());
     REQUIRE(fs::exists(png));

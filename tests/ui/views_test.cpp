@@ -129,7 +129,7 @@ TEST_CASE("quantity buttons and the line editor dispatch quantity and line disco
   CHECK(q->line == 0);
   CHECK(q->quantity == 3);
 
-  h.tap(m, "Latte");  // selects the line and opens its editor
+  h.tap(m, "line: Latte");  // selects the line and opens its editor
   h.show(m);
   h.tap(m, "Discount");
   h.type(m, "10");

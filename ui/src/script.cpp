@@ -95,6 +95,8 @@ tap Latte
 scan 0012345000065
 expect text Croissant
 tap 15%
+expect text TOTAL
+expect text USD 15.30
 screenshot 01-sell
 stripe approve
 tap Charge card (F2)
@@ -156,6 +158,9 @@ screenshot 08-back-office-attention
 tap Settings
 expect text API key
 screenshot 09-back-office-settings
+tap End of day
+expect text Sales
+screenshot 10-back-office-end-of-day
 tap Close back office
 print sync
 )";

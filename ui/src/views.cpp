@@ -297,7 +297,8 @@ void cart_table(const pos::Model& m, SellViewState& state, const ViewEnv& env, b
         clear(state.line_discount);
       }
       if (env.log != nullptr) {
-        env.log->add({LoggedItem::Kind::Button, line.name, ImGui::GetItemRectMin(), ImGui::GetItemRectMax(), true});
+        // "line: Latte", so a script's "tap Latte" still means the product tile.
+        env.log->add({LoggedItem::Kind::Button, "line: " + line.name, ImGui::GetItemRectMin(), ImGui::GetItemRectMax(), true});
       }
       ImGui::TableNextColumn();
       const std::string minus = "-##q" + std::to_string(i);

@@ -12,7 +12,7 @@
 //   card <brand> <last4> [read_method]   reader-fail <reason...>
 //   resolve approved | resolve declined <code>                   (the in-doubt resolver)
 //   seed-dead <sale_id> <amount_minor> <request_id> <error...>
-//   tap <label>        a button, a tab or a cart line whose visible label is <label> (or starts
+//   tap <label>        a button, a tab or a cart line ("line: Latte") whose label is <label> (or starts
 //                      with "<label>\n", for product tiles)
 //   type <text>        characters into the focused field (or the wedge scanner)
 //   key enter|escape|f2|f4|f5|f9      scan <digits> (= type <digits> + key enter)
@@ -50,7 +50,8 @@ Result<std::vector<ScriptStep>> parse_script(std::string_view text);
 // The built-in end-to-end demo: a sale approved, a decline then another card, an in-doubt
 // payment resolved approved (no second charge), an offline sale stored, the back office.
 // Screenshots: 01-sell, 02-payment, 03-receipt-approved, 04-declined, 05-in-doubt,
-// 06-offline-banner, 07-back-office, 08-back-office-attention, 09-back-office-settings.
+// 06-offline-banner, 07-back-office, 08-back-office-attention, 09-back-office-settings,
+// 10-back-office-end-of-day.
 std::string_view demo_script();
 
 // Runs a script against a kiosk and its simulated world. Single-threaded (UI thread). The frame
