@@ -881,11 +881,22 @@ struct Handlers {
         rest.remove_prefix(colon + 1);
       }
       if (!rest.empty() && (rest.front() == '\'' || rest.front() == '"')) {
+        // A quoted value; a backslash escapes the quote, as in Stripe's query language.
         const char quote = rest.front();
-        const auto end = rest.find(quote, 1);
-        if (end == std::string_view::npos) return invalid("Invalid search query: " + *q, "query");
-        c.value = std::string(rest.substr(1, end - 1));
-        rest.remove_prefix(end + 1);
+        std::size_t i = 1;
+        bool closed = false;
+        for (; i < rest.size(); ++i) {
+          if (rest[i] == '\\' && i + 1 < rest.size()) {
+            c.value.push_back(rest[++i]);
+          } else if (rest[i] == quote) {
+            closed = true;
+            break;
+          } else {
+            c.value.push_back(rest[i]);
+          }
+        }
+        if (!closed) return invalid("Invalid search query: " + *q, "query");
+        rest.remove_prefix(i + 1);
       } else {
         const auto sp = rest.find(' ');
         c.value = std::string(rest.substr(0, sp));

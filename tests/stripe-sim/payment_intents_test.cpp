@@ -336,3 +336,12 @@ TEST_CASE("lists filter by created range for reconciliation over a date range") 
   CHECK(sim.get("/v1/payment_intents?created[gte]=x").status == 400);
   CHECK(sim.get("/v1/events?created[gte]=" + std::to_string(t_late)).json["data"].size() == 3);
 }
+
+TEST_CASE("search values may contain an escaped quote") {
+  Sim sim;
+  sim.pay(1000, "&metadata[sale_id]=o%27brien-1");
+  auto found = sim.get("/v1/payment_intents/search?query=metadata%5B%27sale_id%27%5D%3A%27o%5C%27brien-1%27");
+  REQUIRE(found.status == 200);
+  CHECK(found.json["data"].size() == 1);
+  CHECK(sim.get("/v1/payment_intents/search?query=metadata%5B%27sale_id%27%5D%3A%27open").status == 400);
+}
