@@ -205,6 +205,12 @@ TEST_CASE("the declined screen names an actionable reason and retries with anoth
   CHECK(h.shows("X DECLINED"));
   CHECK(h.shows("Insufficient funds: ask for another card or another way to pay"));
   CHECK(first_of<pos::RetryWithAnotherCard>(h.tap(m, "Try another card")).has_value());
+  // The declined receipt the reducer printed can be shown on screen.
+  REQUIRE_FALSE(m.last_receipt.empty());
+  h.tap(m, "Declined receipt (printed)");
+  h.show(m);
+  CHECK(h.shows("DECLINED"));
+  CHECK(h.shows(m.last_receipt));
 }
 
 TEST_CASE("a card refused offline shows the policy's reason and nothing was charged") {

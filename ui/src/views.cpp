@@ -703,6 +703,19 @@ void draw_payment(const pos::Model& m, PaymentViewState& state, const ViewEnv& e
   }
   ImGui::Spacing();
   tenders_list(m, env);
+  // Card schemes want a receipt for a decline too (lesson 17): the reducer printed it; show it.
+  if (m.phase == PaymentPhase::Declined && !m.last_receipt.empty()) {
+    const bool open = ImGui::CollapsingHeader("Declined receipt (printed)");
+    if (env.log != nullptr) {
+      env.log->add({LoggedItem::Kind::Button, "Declined receipt (printed)", ImGui::GetItemRectMin(),
+                    ImGui::GetItemRectMax(), true});
+    }
+    if (open) {
+      ImGui::PushFont(env.fonts.mono);
+      text(env.log, m.last_receipt);
+      ImGui::PopFont();
+    }
+  }
 }
 
 void draw_receipt(const pos::Model& m, const ViewEnv& env) {
