@@ -1,5 +1,6 @@
 #include "till/ui/script.hpp"
 
+#include <cfloat>
 #include <cstdlib>
 #include <sstream>
 
@@ -188,7 +189,12 @@ void ScriptRunner::before_frame(ImGuiIO& io) {
       io.MousePos = target_;
       io.MouseDown[0] = false;
       break;
-    case Input::None: break;
+    case Input::None:
+      // Between taps the pointer is nowhere, so screenshots show no stray hover highlight from
+      // wherever the display's real cursor happens to be.
+      io.MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
+      io.MouseDown[0] = false;
+      break;
   }
   if (!pending_chars_.empty()) {
     for (char c : pending_chars_) io.AddInputCharacter(static_cast<unsigned int>(static_cast<unsigned char>(c)));
