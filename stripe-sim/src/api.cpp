@@ -558,6 +558,7 @@ Response Api::Impl::execute(std::uint64_t ticket) {
     return error_response(e, new_id("req_", 14));
   }
   Ctx& ctx = node.mapped();
+  expire_uncaptured();
   Response response;
   bool store = true;
   if (ctx.server_error) {

@@ -1337,6 +1337,23 @@ struct Handlers {
 
 }  // namespace
 
+void Api::Impl::expire_uncaptured() {
+  if (now() - last_expiry_sweep < std::chrono::minutes(1)) return;
+  last_expiry_sweep = now();
+  const std::int64_t cutoff = unix_now() - 7 * 24 * 3600;
+  for (auto& [id, pi] : payment_intents) {
+    if (pi.status != "requires_capture" || pi.created > cutoff) continue;
+    pi.status = "canceled";
+    pi.cancellation_reason = "automatic";
+    pi.canceled_at = unix_now();
+    pi.amount_capturable = 0;
+    if (auto ch = charges.find(pi.latest_charge); ch != charges.end()) {
+      ch->second.amount_released = ch->second.amount;
+    }
+    emit(nullptr, pi.account, pi.livemode, "payment_intent.canceled", render(pi));
+  }
+}
+
 bool Api::Impl::run_deferred() {
   bool changed = false;
   for (auto& [id, r] : readers) {

@@ -219,6 +219,7 @@ struct Api::Impl {
   SeededRandom faults;  // fault dice, separate so ids do not depend on fault draws
   std::chrono::milliseconds clock_offset{0};
   Timestamp last_prune{};
+  Timestamp last_expiry_sweep{};
   std::uint64_t request_count = 0;
   std::uint64_t seq = 0;
   std::uint64_t next_ticket = 1;
@@ -251,6 +252,8 @@ struct Api::Impl {
   // Endpoints (endpoints.cpp). Success is the JSON body with status 200.
   Out<Json> route(Ctx& ctx);
   bool run_deferred();
+  // Cancels authorizations left uncaptured for 7 days, as Stripe does (reason "automatic").
+  void expire_uncaptured();
   void emit(const Ctx* ctx, const std::string& account, bool livemode, std::string type, Json object);
 
   // Rendering.

@@ -345,3 +345,18 @@ TEST_CASE("search values may contain an escaped quote") {
   CHECK(found.json["data"].size() == 1);
   CHECK(sim.get("/v1/payment_intents/search?query=metadata%5B%27sale_id%27%5D%3A%27open").status == 400);
 }
+
+TEST_CASE("an authorization left uncaptured for 7 days is canceled automatically") {
+  Sim sim;
+  auto pi = sim.pay(3000, "&capture_method=manual");
+  REQUIRE(pi["status"] == "requires_capture");
+  const std::string id = pi["id"];
+  sim.clock.advance(std::chrono::hours(24 * 7) - std::chrono::minutes(2));
+  CHECK(sim.get("/v1/payment_intents/" + id).json["status"] == "requires_capture");
+  sim.clock.advance(std::chrono::minutes(3));
+  auto expired = sim.get("/v1/payment_intents/" + id);
+  CHECK(expired.json["status"] == "canceled");
+  CHECK(expired.json["cancellation_reason"] == "automatic");
+  CHECK(sim.post("/v1/payment_intents/" + id + "/capture", "").status == 400);
+  CHECK(sim.get("/v1/events?type=payment_intent.canceled").json["data"].size() == 1);
+}
