@@ -46,7 +46,15 @@ struct HttpHeader {
   bool operator==(const HttpHeader&) const = default;
 };
 
+// Not an aggregate on purpose (see RequestOptions in stripe_client.hpp): g++ 12
+// destroys a braced aggregate temporary twice when it appears in a co_await expression.
 struct HttpRequest {
+  HttpRequest() = default;
+  HttpRequest(std::string method_, std::string target_, std::vector<HttpHeader> headers_ = {},
+              std::string body_ = {})
+      : method(std::move(method_)), target(std::move(target_)), headers(std::move(headers_)),
+        body(std::move(body_)) {}
+
   std::string method;  // "GET", "POST", "DELETE"
   std::string target;  // "/v1/payment_intents?limit=3"
   std::vector<HttpHeader> headers;

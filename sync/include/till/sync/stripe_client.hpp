@@ -65,7 +65,15 @@ struct StripeConfig {
   int max_retries = kDefaultMaxRetries;
 };
 
+// A g++ 12 bug destroys a braced AGGREGATE temporary twice when it is written inside a co_await
+// expression (`co_await f(Options{a, b})` -> double free; seen in Release builds). The parameter
+// structs below therefore have user-provided constructors, which makes brace-initialisation a
+// constructor call and avoids the bug; keep it that way for anything passed to an async_ call.
 struct RequestOptions {
+  RequestOptions() = default;
+  RequestOptions(std::string stripe_account_, std::string idempotency_key_ = {})
+      : stripe_account(std::move(stripe_account_)), idempotency_key(std::move(idempotency_key_)) {}
+
   std::string stripe_account;   // acct_... for a connected account; empty for the platform
   std::string idempotency_key;  // REQUIRED for POST: from the durable attempt/operation row
 };
@@ -94,6 +102,7 @@ Error classify_transport(bool is_post, const TransportError& error);
 // ---- Typed request parameters (only what Till uses; `extra` takes anything else) ----
 
 struct CreatePaymentIntentParams {
+  CreatePaymentIntentParams() {}  // not an aggregate: see RequestOptions
   std::int64_t amount = 0;
   std::string currency;  // lowercase ISO
   std::vector<std::string> allowed_payment_method_types{"card_present"};
@@ -112,12 +121,17 @@ struct CreatePaymentIntentParams {
 };
 
 struct CaptureParams {
+  CaptureParams() = default;
+  CaptureParams(std::optional<std::int64_t> amount_to_capture_,
+                std::optional<std::int64_t> application_fee_amount_ = std::nullopt)
+      : amount_to_capture(amount_to_capture_), application_fee_amount(application_fee_amount_) {}
   std::optional<std::int64_t> amount_to_capture;
   std::optional<std::int64_t> application_fee_amount;
   FormParams to_params() const;
 };
 
 struct CreateRefundParams {
+  CreateRefundParams() {}  // not an aggregate: see RequestOptions
   std::string payment_intent;
   std::optional<std::int64_t> amount;  // empty: the whole remaining amount
   std::string reason;                  // duplicate | fraudulent | requested_by_customer
@@ -127,6 +141,9 @@ struct CreateRefundParams {
 };
 
 struct ListParams {
+  ListParams() = default;
+  ListParams(int limit_, std::string starting_after_ = {}, std::string type_ = {})
+      : limit(limit_), starting_after(std::move(starting_after_)), type(std::move(type_)) {}
   int limit = 0;  // 0: Stripe's default
   std::string starting_after;
   std::string type;  // events only
