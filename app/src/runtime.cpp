@@ -1,0 +1,637 @@
+#include "till/app/runtime.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "till/base/log.hpp"
+#include "till/base/random.hpp"
+#include "till/hwsim/reader_device.hpp"
+#include "till/store/store.hpp"
+#include "till/stripesim/server.hpp"
+#include "till/sync/engine.hpp"
+#include "till/sync/operations.hpp"
+#include "till/sync/stripe_client.hpp"
+#include "till/terminal/drivers.hpp"
+
+namespace till::app {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The embedded default keeps a 0600 data key next to the database so offline tokens are sealed
+// at rest from the first run; a configured TILL_DATA_KEY (or key file) always wins.
+Result<store::DataKey> load_or_create_data_key(const std::string& data_dir, Random& random) {
+  const std::string path = (fs::path(data_dir) / "data.key").string();
+  auto configured = store::DataKey::from_environment(path);
+  if (!configured) return fail(configured.error());
+  if (*configured) return **configured;
+  std::array<std::uint8_t, store::DataKey::kBytes> bytes{};
+  random.fill(bytes);
+  const std::string hex = to_hex(bytes) + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(ErrorKind::Unavailable, "cannot create " + path + ": " + std::strerror(errno));
+  const bool written = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) return fail(ErrorKind::Unavailable, "cannot write " + path);
+  log::info("app.data_key_created", {{"path", path}});
+  return store::DataKey::from_file(path);
+}
+
+pos::ReaderPromptKind prompt_kind(terminal::ReaderEventKind k) {
+  using K = terminal::ReaderEventKind;
+  switch (k) {
+    case K::PromptRemoveCard: return pos::ReaderPromptKind::RemoveCard;
+    case K::PromptEnterPin: return pos::ReaderPromptKind::EnterPin;
+    case K::PromptTryAnotherCard: return pos::ReaderPromptKind::TryAnotherCard;
+    case K::Authorizing: return pos::ReaderPromptKind::Processing;
+    default: return pos::ReaderPromptKind::Other;
+  }
+}
+
+std::string prompt_text(const terminal::ReaderEvent& e) {
+  using K = terminal::ReaderEventKind;
+  switch (e.kind) {
+    case K::CardInserted: return "Card inserted: reading";
+    case K::CardTapped: return "Card tapped: reading";
+    case K::CardSwiped: return "Card swiped: reading";
+    case K::CardRemoved: return "Card removed";
+    case K::PromptRemoveCard: return "Remove card";
+    case K::PromptEnterPin: return "Customer: enter PIN";
+    case K::PromptTryAnotherCard: return "Try another card";
+    case K::PinEntered: return "PIN entered";
+    case K::Authorizing: return "Processing";
+    default: return e.message;
+  }
+}
+
+}  // namespace
+
+struct Runtime::Impl {
+  RuntimeConfig config;
+  Post post;
+  const Clock* clock = nullptr;
+  std::unique_ptr<Random> random;
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread core;
+  bool stopped = false;
+
+  std::unique_ptr<stripesim::Server> sim;         // embedded default only
+  std::unique_ptr<hwsim::ReaderDevice> device;    // in-process simulated reader only
+  std::deque<std::string> queued_cards;           // core thread
+  std::optional<store::Store> store;              // core thread
+  std::unique_ptr<sync::StripeClient> client;     // core thread
+  std::unique_ptr<sync::Engine> engine;           // core thread
+  std::unique_ptr<terminal::Reader> reader;       // core thread
+  sync::PaymentIntentOptions pi_options;
+  std::string account_id;
+  std::string mode;
+  std::string store_path;
+
+  // Core thread only.
+  terminal::CancelHandle collect_handle;
+  std::string collecting_attempt;
+  std::set<std::string> in_doubt_reported;
+  std::optional<bool> online;
+  bool engine_done = false;
+
+  // Core thread: destroy in dependency order (the reader and engine use the client and store).
+  void teardown() {
+    collect_handle = {};
+    reader.reset();
+    engine.reset();
+    client.reset();
+    store.reset();
+    device.reset();
+  }
+
+  void emit(pos::Action a) {
+    if (post) post(std::move(a));
+  }
+
+  Status open_on_core(const std::string& base_url, const Secret& key, const std::string& ca_file) {
+    auto data_key = load_or_create_data_key(config.data_dir, *random);
+    if (!data_key) return fail(data_key.error());
+    store::OpenOptions so;
+    so.data_key = *data_key;
+    auto s = store::Store::open(store_path, *clock, so);
+    if (!s) return fail(s.error());
+    store.emplace(std::move(*s));
+
+    sync::StripeConfig sc;
+    sc.http.base_url = base_url;
+    sc.http.extra_ca_file = ca_file;
+    sc.api_key = key;
+    sc.app.version = TILL_APP_VERSION;
+    sc.app.url = "https://github.com/till-pos/till";
+    auto c = sync::StripeClient::create(io, std::move(sc), sync::StripeClient::Deps{nullptr, nullptr, nullptr, clock});
+    if (!c) return fail(c.error());
+    client = std::move(*c);
+
+    engine = std::make_unique<sync::Engine>(*store, *client, *clock, *random);
+    engine->set_observer([this](const sync::OperationReport& r) { on_report(r); });
+    asio::co_spawn(io, engine->async_run(), [this](std::exception_ptr) { engine_done = true; });
+
+    terminal::ProtocolReaderOptions ro;
+    ro.reconnect.enabled = true;
+    if (config.reader_host.empty()) {
+      hwsim::DeviceConfig dc;
+      dc.seed = config.seed;
+      // A person presents the card; give the simulated one a human-ish pace so the cashier sees
+      // the prompts.
+      dc.present_delay = 400ms;
+      dc.read_delay = 300ms;
+      dc.authorize_delay = 300ms;
+      device = std::make_unique<hwsim::ReaderDevice>(dc);
+      reader = terminal::make_sim_reader(io, *device, ro);
+    } else {
+      reader = terminal::make_tcp_reader(io, config.reader_host, config.reader_port, ro);
+    }
+    reader->set_event_handler([this](const terminal::ReaderEvent& e) { on_reader_event(e); });
+    connect_reader();
+    post_offline_status();
+    return ok();
+  }
+
+  void connect_reader() {
+    reader->async_discover(5s, [this](Result<std::vector<terminal::ReaderInfo>> found) {
+      if (!found || found->empty()) {
+        emit(pos::ReaderStatusChanged{false, "No reader", found ? "none found" : found.error().message});
+        return;
+      }
+      reader->async_connect(found->front(), 10s, [this](Result<terminal::ReaderInfo> info) {
+        if (!info) {
+          emit(pos::ReaderStatusChanged{false, "Reader", info.error().message});
+          return;
+        }
+        emit(pos::ReaderStatusChanged{true, info->label.empty() ? info->serial : info->label,
+                                      info->driver + (device ? " (simulated)" : "")});
+      });
+    });
+  }
+
+  void on_reader_event(const terminal::ReaderEvent& e) {
+    using K = terminal::ReaderEventKind;
+    switch (e.kind) {
+      case K::Disconnected: emit(pos::ReaderStatusChanged{false, "Reader", "disconnected"}); return;
+      case K::Reconnected: emit(pos::ReaderStatusChanged{true, "Reader", "reconnected"}); return;
+      case K::ReconnectFailed: emit(pos::ReaderStatusChanged{false, "Reader", "reconnect failed"}); return;
+      case K::StatusChanged:
+      case K::FirmwareProgress:
+      case K::BatteryLow:
+      case K::ProtocolError:
+      case K::ReconnectAttempt: return;
+      default: break;
+    }
+    if (collecting_attempt.empty()) return;
+    emit(pos::ReaderPrompt{collecting_attempt, prompt_kind(e.kind), prompt_text(e)});
+  }
+
+  // ---- effects (core thread) ----
+
+  void execute(const std::vector<pos::Effect>& effects) {
+    std::string saved_sale;
+    for (const auto& effect : effects) {
+      Status s = std::visit([this](const auto& e) { return perform(e); }, effect);
+      if (!s) {
+        log::error("app.effect_failed", {{"error", s.error().describe()}});
+        emit(pos::StoreFailed{s.error().message});
+        return;  // a card is never collected for a sale or attempt that is not on disk
+      }
+      if (const auto* p = std::get_if<pos::PersistSale>(&effect)) saved_sale = p->sale.id;
+    }
+    if (!saved_sale.empty()) emit(pos::SaleSaved{saved_sale});
+  }
+
+  Status perform(const pos::PersistSale& e) { return store->persist_sale(e.sale); }
+  Status perform(const pos::UpdateSaleState& e) {
+    auto s = store->update_sale_state(e.sale_id, e.state);
+    if (s || s.error().kind != ErrorKind::FailedPrecondition) return s;
+    // The engine may already have recorded Stripe's answer (e.g. paid); the store is ahead.
+    auto sale = store->get_sale(e.sale_id);
+    if (sale && (sale->state == e.state || pos::is_final(sale->state))) return ok();
+    return s;
+  }
+  Status perform(const pos::CreateAttempt& e) { return store->create_attempt(e.attempt); }
+  Status perform(const pos::UpdateAttempt& e) {
+    const auto& a = e.attempt;
+    store::AttemptUpdate u;
+    u.attempt_id = a.id;
+    u.state = a.state;
+    u.offline = a.offline;
+    if (!a.payment_method.empty()) u.payment_method = a.payment_method;
+    u.card = a.card;
+    if (!a.payment_intent_id.empty()) u.payment_intent_id = a.payment_intent_id;
+    if (!a.decline_code.empty()) u.decline_code = a.decline_code;
+    if (!a.failure_message.empty()) u.failure_message = a.failure_message;
+    auto s = store->update_attempt(u);
+    if (s || s.error().kind != ErrorKind::FailedPrecondition) return s;
+    // Stripe's answer, recorded by the engine, beats the kiosk's view: never regress it.
+    auto stored = store->get_attempt(a.id);
+    if (stored && pos::is_final(stored->state)) {
+      log::info("app.attempt_already_final", {{"attempt", a.id}, {"state", std::string(pos::to_string(stored->state))}});
+      return ok();
+    }
+    return s;
+  }
+  Status perform(const pos::StartCollect& e) {
+    if (!collecting_attempt.empty()) {
+      emit(pos::CollectFailed{e.attempt_id, "the reader is busy with another payment"});
+      return ok();
+    }
+    auto currency = pos::Currency::parse(e.currency);
+    if (!currency) {
+      emit(pos::CollectFailed{e.attempt_id, currency.error().message});
+      return ok();
+    }
+    if (device && device->scripted_remaining() == 0) {
+      std::string card = config.demo_card;
+      if (!queued_cards.empty()) {
+        card = queued_cards.front();
+        queued_cards.pop_front();
+      }
+      device->queue_payment(hwsim::scripted_card(card, hwsim::Fault::None, hwsim::ReadMethod::Contactless));
+    }
+    terminal::CollectOptions options;
+    options.offline_allowed = e.offline_allowed;
+    collecting_attempt = e.attempt_id;
+    emit(pos::ReaderPrompt{e.attempt_id, pos::ReaderPromptKind::PresentCard, "Present card"});
+    const std::string id = e.attempt_id;
+    collect_handle = reader->async_collect(pos::Money(e.amount, *currency), options,
+                                           [this, id](Result<terminal::CollectOutcome> r) { on_collected(id, std::move(r)); });
+    return ok();
+  }
+  void on_collected(const std::string& id, Result<terminal::CollectOutcome> r) {
+    collecting_attempt.clear();
+    collect_handle = {};
+    if (!r) {
+      if (r.error().kind == ErrorKind::OutcomeUnknown) {
+        emit(pos::PaymentOutcomeUnknown{id, r.error().message});
+      } else {
+        emit(pos::CollectFailed{id, r.error().message});
+      }
+      return;
+    }
+    std::visit(
+        [&](const auto& o) {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, terminal::ApprovedToForward>) {
+            if (o.stored_offline) {
+              emit(pos::PaymentStoredOffline{id, o.payment_method, o.card, false});
+            } else {
+              emit(pos::CardCollected{id, o.payment_method, o.card, false});
+            }
+          } else if constexpr (std::is_same_v<T, terminal::Declined>) {
+            emit(pos::PaymentDeclined{id, o.decline_code, o.message, {}});
+          } else if constexpr (std::is_same_v<T, terminal::Cancelled>) {
+            emit(pos::CollectCanceled{id});
+          } else {
+            emit(pos::PaymentOutcomeUnknown{id, o.reason});
+          }
+        },
+        *r);
+  }
+  Status perform(const pos::CancelCollect&) {
+    collect_handle.cancel();
+    return ok();
+  }
+  Status perform(const pos::EnqueueOperation& e) {
+    pos::OutboxOperation op = e.operation;
+    // The request body is built in one place, from what is on disk and the configured fee
+    // rule (sync/operations), so the kiosk and till-sync can never send different params.
+    const Timestamp now = clock->now();
+    if (op.kind == pos::OperationKind::CreatePaymentIntent) {
+      auto sale = store->get_sale(op.sale_id);
+      if (!sale) return fail(sale.error());
+      auto attempt = store->get_attempt(op.attempt_id);
+      if (!attempt) return fail(attempt.error());
+      auto built = sync::make_payment_intent_operation(*sale, *attempt, pi_options, now);
+      if (!built) return fail(built.error());
+      op = std::move(*built);
+    } else if (op.kind == pos::OperationKind::Refund) {
+      auto attempt = store->get_attempt(op.attempt_id);
+      if (!attempt) return fail(attempt.error());
+      sync::RefundRequest refund;
+      if (auto amount = sync::body_field(op.body, "amount")) refund.amount = std::stoll(*amount);
+      auto built = sync::make_refund_operation(*attempt, attempt->payment_intent_id, refund, op.idempotency_key, now);
+      if (!built) return fail(built.error());
+      op = std::move(*built);
+    }
+    auto id = store->enqueue_operation(op);
+    if (!id) return fail(id.error());
+    engine->wake();
+    return ok();
+  }
+  Status perform(const pos::ResolveInDoubt& e) {
+    auto attempt = store->get_attempt(e.attempt_id);
+    if (!attempt) return ok();
+    auto sale_ops = store->operations_for_sale(attempt->sale_id);
+    bool sent = false;
+    if (sale_ops) {
+      for (const auto& op : *sale_ops) sent = sent || op.attempt_id == e.attempt_id;
+    }
+    if (!sent && attempt->state == pos::AttemptState::InDoubt) {
+      // The reader lost the answer before Till sent anything to Stripe. A PaymentIntent can
+      // only exist if Till created it with this attempt's key, and nothing was ever enqueued:
+      // the card was not charged. (Server-driven readers always have an operation.)
+      store::AttemptUpdate u;
+      u.attempt_id = e.attempt_id;
+      u.state = pos::AttemptState::Canceled;
+      u.failure_message = "reader lost the card before anything reached Stripe; not charged";
+      if (auto s = store->update_attempt(u); !s) return s;
+      emit(pos::InDoubtResolved{e.attempt_id, false, {}, {}, "Nothing reached Stripe: the card was not charged", {}});
+      return ok();
+    }
+    engine->wake();  // the engine retries in-doubt operations with the same key or looks them up
+    return ok();
+  }
+  Status perform(const pos::PrintReceipt& e) {
+    // SIMULATED printer: receipts are appended to <data_dir>/receipts.txt.
+    std::ofstream out(fs::path(config.data_dir) / "receipts.txt", std::ios::app);
+    out << e.text << "\n" << std::string(pos::kReceiptWidth, '=') << "\n";
+    return ok();
+  }
+  Status perform(const pos::OpenCashDrawer&) {
+    log::info("app.cash_drawer", {{"note", "no drawer configured"}});
+    return ok();
+  }
+  Status perform(const pos::LoadBackOffice&) {
+    post_back_office();
+    return ok();
+  }
+  Status perform(const pos::RequeueOperation& e) {
+    if (auto s = store->retry_operation(e.operation_id, "kiosk manager", "retried from the back office"); !s) {
+      log::warn("app.retry_failed", {{"operation", e.operation_id}, {"error", s.error().describe()}});
+    }
+    engine->wake();
+    post_back_office();
+    return ok();
+  }
+  Status perform(const pos::MarkOperationHandled& e) {
+    auto s = store->write([&](store::WriteTx& tx) -> Status {
+      if (auto c = tx.complete_operation(e.operation_id, {}); !c) return c;
+      auto a = tx.append_audit({0, {}, "kiosk manager", "operation.handled_outside", std::to_string(e.operation_id), e.note});
+      if (!a) return fail(a.error());
+      return ok();
+    });
+    if (!s) log::warn("app.mark_handled_failed", {{"operation", e.operation_id}, {"error", s.error().describe()}});
+    post_back_office();
+    return ok();
+  }
+  Status perform(const pos::Audit& e) {
+    auto id = store->append_audit({0, {}, "kiosk", e.event, "", e.detail});
+    if (!id) return fail(id.error());
+    return ok();
+  }
+
+  // ---- results from the sync engine (core thread) ----
+
+  void on_report(const sync::OperationReport& r) {
+    if (r.error && (*r.error == ErrorKind::Unavailable || *r.error == ErrorKind::OutcomeUnknown)) {
+      set_online(false);
+    } else if (r.outcome == sync::OperationReport::Outcome::Done) {
+      set_online(true);
+    }
+    if (!r.attempt_id.empty() && r.attempt_state) {
+      auto a = store->get_attempt(r.attempt_id);
+      if (a) report_attempt(*a, r.detail);
+    }
+    post_offline_status();
+  }
+
+  void report_attempt(const pos::PaymentAttempt& a, const std::string& detail) {
+    using A = pos::AttemptState;
+    const bool was_in_doubt = in_doubt_reported.count(a.id) > 0;
+    switch (a.state) {
+      case A::Approved:
+        if (was_in_doubt) {
+          in_doubt_reported.erase(a.id);
+          emit(pos::InDoubtResolved{a.id, true, a.payment_intent_id, {}, {}, a.card});
+        } else {
+          emit(pos::PaymentApproved{a.id, a.payment_intent_id, a.card});
+        }
+        break;
+      case A::Declined:
+      case A::DeclinedAfterForward:
+        if (was_in_doubt) {
+          in_doubt_reported.erase(a.id);
+          emit(pos::InDoubtResolved{a.id, false, a.payment_intent_id, a.decline_code, a.failure_message, a.card});
+        } else {
+          emit(pos::PaymentDeclined{a.id, a.decline_code, a.failure_message, a.payment_intent_id});
+        }
+        break;
+      case A::InDoubt:
+        if (in_doubt_reported.insert(a.id).second) emit(pos::PaymentOutcomeUnknown{a.id, detail});
+        break;
+      default: break;
+    }
+  }
+
+  void set_online(bool now_online) {
+    if (online == now_online) return;
+    online = now_online;
+    emit(pos::ConnectivityChanged{now_online});
+  }
+
+  void post_offline_status() {
+    auto status = store->status();
+    if (!status) return;
+    pos::StoredTotals totals;
+    for (const auto& c : status->offline_stored) {
+      totals.by_currency[c.currency] = pos::StoredCurrency{c.count, c.amount};
+      totals.count += c.count;
+      if (!totals.oldest || c.oldest < *totals.oldest) totals.oldest = c.oldest;
+    }
+    emit(pos::OfflineStatusUpdated{std::move(totals)});
+  }
+
+  void post_back_office() {
+    auto status = store->status();
+    if (!status) {
+      log::warn("app.back_office_failed", {{"error", status.error().describe()}});
+      return;
+    }
+    pos::BackOfficeLoaded loaded;
+    auto count = [](const auto& m, auto key) -> std::int64_t {
+      auto it = m.find(key);
+      return it == m.end() ? 0 : it->second;
+    };
+    using O = pos::OutboxState;
+    loaded.counts.pending = count(status->operations, O::Pending);
+    loaded.counts.in_flight = count(status->operations, O::InFlight);
+    loaded.counts.failed_retryable = count(status->operations, O::FailedRetryable);
+    loaded.counts.dead = count(status->operations, O::Dead);
+    loaded.counts.done = count(status->operations, O::Done);
+    loaded.counts.stored_offline = count(status->attempts, pos::AttemptState::StoredOffline);
+    loaded.counts.in_doubt = count(status->attempts, pos::AttemptState::InDoubt);
+    for (const auto& a : status->in_doubt) {
+      pos::AttentionItem item;
+      item.kind = pos::AttentionItem::Kind::InDoubt;
+      item.sale_id = a.sale_id;
+      item.attempt_id = a.id;
+      item.amount = a.amount;
+      item.currency = a.currency;
+      item.last_error = a.failure_message;
+      item.since = a.updated_at;
+      loaded.attention.push_back(std::move(item));
+    }
+    for (const auto& op : status->dead) {
+      pos::AttentionItem item;
+      item.kind = pos::AttentionItem::Kind::Dead;
+      item.operation_id = op.id;
+      item.sale_id = op.sale_id;
+      item.attempt_id = op.attempt_id;
+      if (auto a = store->get_attempt(op.attempt_id)) {
+        item.amount = a->amount;
+        item.currency = a->currency;
+      }
+      item.last_error = op.last_error;
+      item.last_request_id = op.last_request_id;
+      item.since = op.updated_at;
+      loaded.attention.push_back(std::move(item));
+    }
+    for (const auto& at : status->attention) {
+      pos::AttentionItem item;
+      item.kind = pos::AttentionItem::Kind::DeclinedAfterForward;
+      item.sale_id = at.sale_id;
+      item.attempt_id = at.attempt_id;
+      item.amount = at.amount;
+      item.currency = at.currency;
+      item.last_error = at.decline_code;
+      item.customer_contact = at.customer_contact;
+      item.since = at.created_at;
+      loaded.attention.push_back(std::move(item));
+    }
+    emit(std::move(loaded));
+  }
+
+  // Runs fn on the core thread and waits for it (start-up and shut-down only).
+  template <class F>
+  auto on_core(F fn) -> decltype(fn()) {
+    std::packaged_task<decltype(fn())()> task(std::move(fn));
+    auto result = task.get_future();
+    asio::post(io, [&task] { task(); });
+    return result.get();
+  }
+};
+
+Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Runtime::~Runtime() { stop(); }
+
+Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeConfig config, Post post) {
+  auto impl = std::make_unique<Impl>();
+  impl->clock = config.clock ? config.clock : &SystemClock::instance();
+  // Ids and idempotency keys that reach Stripe always come from the kernel CSPRNG.
+  impl->random = std::make_unique<SystemRandom>();
+  if (config.data_dir.empty()) return fail(ErrorKind::InvalidArgument, "no data directory configured");
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) return fail(ErrorKind::Unavailable, "cannot create " + config.data_dir + ": " + ec.message());
+  impl->store_path = (fs::path(config.data_dir) / "till.db").string();
+
+  auto fee = sync::FeeRule::parse(config.fee_rule);
+  if (!fee) return fail(fee.error());
+  impl->pi_options.fee = *fee;
+  impl->pi_options.capture_method = config.capture_method;
+
+  std::string base_url = config.api_base.empty() ? std::string(sync::kStripeApiBase) : config.api_base;
+  Secret key = config.api_key;
+  std::string ca_file = config.ca_file;
+  impl->account_id = config.account_id;
+  if (config.api_key.empty()) {
+    // SIMULATED: the embedded till-stripe-sim on loopback stands in for api.stripe.com.
+    stripesim::ServerOptions so;
+    so.sim.seed = config.seed;
+    so.sim.clock = impl->clock;
+    if (!config.account_id.empty()) so.sim.connected_accounts = {config.account_id};
+    auto server = stripesim::Server::start(so);
+    if (!server) return fail(server.error());
+    impl->sim = std::move(*server);
+    base_url = impl->sim->base_url();
+    key = Secret(so.sim.api_keys.front());
+    impl->account_id = so.sim.connected_accounts.front();
+    impl->mode = "simulated (till-stripe-sim on " + base_url + ")";
+  } else {
+    if (impl->account_id.empty()) return fail(ErrorKind::InvalidArgument, "TILL_ACCOUNT (acct_...) is required with a Stripe key");
+    impl->mode = "live Stripe API (" + base_url + ")";
+  }
+  impl->config = std::move(config);
+  impl->post = std::move(post);
+
+  impl->work.emplace(asio::make_work_guard(impl->io));
+  Impl* raw = impl.get();
+  impl->core = std::thread([raw] { raw->io.run(); });
+  Status opened = raw->on_core([raw, base_url, key, ca_file] { return raw->open_on_core(base_url, key, ca_file); });
+  std::unique_ptr<Runtime> runtime(new Runtime(std::move(impl)));
+  if (!opened) {
+    runtime->stop();
+    return fail(opened.error());
+  }
+  log::info("app.started", {{"mode", runtime->mode()}, {"db", runtime->store_path()}, {"account", runtime->account_id()}});
+  return runtime;
+}
+
+void Runtime::run(std::vector<pos::Effect> effects) {
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl, effects = std::move(effects)] { impl->execute(effects); });
+}
+
+void Runtime::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  Impl* impl = impl_.get();
+  if (impl->core.joinable()) {
+    impl->on_core([impl] {
+      impl->collect_handle.cancel();
+      if (impl->engine) impl->engine->stop();
+      else impl->engine_done = true;
+      if (impl->reader) impl->reader->async_disconnect([](Status) {});
+      return 0;
+    });
+    // The engine finishes the operations in flight (each has its own deadline); wait for it,
+    // bounded, then tear down on the core thread that owns everything.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!impl->on_core([impl] { return impl->engine_done; }) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+    impl->on_core([impl] {
+      impl->teardown();
+      return 0;
+    });
+    impl->work.reset();
+    impl->io.stop();
+    impl->core.join();
+  }
+  if (impl->sim) impl->sim->stop();
+  log::info("app.stopped", {});
+}
+
+const std::string& Runtime::account_id() const { return impl_->account_id; }
+std::string Runtime::mode() const { return impl_->mode; }
+std::string Runtime::store_path() const { return impl_->store_path; }
+
+Status Runtime::queue_card(std::string card) {
+  if (!impl_->device) return fail(ErrorKind::FailedPrecondition, "not a simulated reader");
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl, card = std::move(card)] { impl->queued_cards.push_back(card); });
+  return ok();
+}
+
+}  // namespace till::app

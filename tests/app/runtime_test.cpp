@@ -1,0 +1,164 @@
+// End-to-end through the app's effect runner: the checkout reducer drives the real store, the
+// in-process simulated reader (till-reader-sim's device model), the Stripe client and the sync
+// engine against the embedded till-stripe-sim on 127.0.0.1. Nothing is faked below the reducer.
+
+#include "till/app/runtime.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+#include "till/app/catalog.hpp"
+#include "till/base/random.hpp"
+#include "till/pos/checkout.hpp"
+
+using namespace till;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The UI thread's part, without ImGui: an inbox of Actions fed through pos::update, effects
+// handed to the runtime (as the kiosk does every frame).
+class Register {
+ public:
+  explicit Register(const fs::path& dir)
+      : doc_(*app::load_catalog(app::demo_catalog_path())), random_(7) {
+    app::RuntimeConfig config;
+    config.data_dir = dir.string();
+    config.fee_rule = "30+100bp";
+    auto rt = app::Runtime::start(config, [this](pos::Action a) {
+      std::lock_guard lock(mutex_);
+      inbox_.push_back(std::move(a));
+      cv_.notify_all();
+    });
+    REQUIRE(rt);
+    runtime_ = std::move(*rt);
+    model_ = pos::initial_model(context());
+  }
+
+  // The runtime posts into inbox_ until it has stopped: stop it before the inbox goes.
+  ~Register() { runtime_.reset(); }
+
+  pos::Context context() {
+    return pos::Context{SystemClock::instance().now(), random_, "reg_test", runtime_->account_id(),
+                        pos::Currency::of("usd"), doc_.catalog, pos::RiskConfig::safe_defaults(),
+                        doc_.merchant, "2468", 0};
+  }
+
+  void dispatch(const pos::Action& action) {
+    auto u = pos::update(std::move(model_), action, context());
+    model_ = std::move(u.model);
+    if (!u.effects.empty()) runtime_->run(std::move(u.effects));
+  }
+
+  // Applies actions from the runtime until `done(model)` or the deadline (a generous bound for
+  // a loaded CI machine; the happy path takes well under a second).
+  bool pump_until(const std::function<bool(const pos::Model&)>& done, std::chrono::seconds deadline = 30s) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (!done(model_)) {
+      std::unique_lock lock(mutex_);
+      if (!cv_.wait_until(lock, end, [&] { return !inbox_.empty(); })) return false;
+      auto a = std::move(inbox_.front());
+      inbox_.pop_front();
+      lock.unlock();
+      dispatch(a);
+    }
+    return true;
+  }
+
+  const pos::Model& model() const { return model_; }
+  app::Runtime& runtime() { return *runtime_; }
+
+ private:
+  app::CatalogDocument doc_;
+  SeededRandom random_;
+  std::unique_ptr<app::Runtime> runtime_;
+  pos::Model model_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<pos::Action> inbox_;
+};
+
+fs::path fresh_dir(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("till_runtime_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("a card sale goes from the cart to an approved PaymentIntent and a paid sale on disk") {
+  const auto dir = fresh_dir("approve");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    const auto doc = app::load_catalog(app::demo_catalog_path());
+    REQUIRE(doc);
+    const auto& products = doc->catalog.products();
+    REQUIRE(products.size() >= 2);
+    reg.dispatch(pos::AddProduct{products[0].id, 2});
+    reg.dispatch(pos::AddProduct{products[1].id, 1});
+    const auto total = reg.model().totals.total;
+    REQUIRE(total > 0);
+    reg.dispatch(pos::Charge{});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+
+    const auto& m = reg.model();
+    REQUIRE(m.sale);
+    CHECK(m.sale->state == pos::SaleState::Paid);
+    REQUIRE(m.attempts.size() == 1);
+    CHECK(m.attempts[0].state == pos::AttemptState::Approved);
+    CHECK(m.attempts[0].payment_intent_id.rfind("pi_", 0) == 0);
+    CHECK(m.last_receipt.find("APPROVED") != std::string::npos);
+    CHECK(m.last_receipt.find("4242") != std::string::npos);
+  }
+  // The runtime is gone; what is on disk is what counts.
+  CHECK(fs::exists(dir / "till.db"));
+  CHECK(fs::exists(dir / "receipts.txt"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a declined card is shown as declined with a reason and a new card gets a new key") {
+  const auto dir = fresh_dir("decline");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    const auto doc = app::load_catalog(app::demo_catalog_path());
+    REQUIRE(doc);
+    const auto& products = doc->catalog.products();
+    reg.dispatch(pos::AddProduct{products[0].id, 1});
+    REQUIRE(reg.runtime().queue_card("4000000000009995"));  // insufficient_funds
+    reg.dispatch(pos::Charge{});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase == pos::PaymentPhase::Declined; }));
+    REQUIRE(reg.model().attempts.size() == 1);
+    CHECK(reg.model().attempts[0].decline_code == "insufficient_funds");
+    CHECK(reg.model().notice.text.find("nsufficient") != std::string::npos);
+
+    reg.dispatch(pos::RetryWithAnotherCard{});  // the next simulated customer taps the demo Visa
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    REQUIRE(reg.model().attempts.size() == 2);
+    CHECK(reg.model().attempts[1].state == pos::AttemptState::Approved);
+    CHECK(reg.model().attempts[0].idempotency_key != reg.model().attempts[1].idempotency_key);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a second runtime on the same data directory is refused while the first holds it") {
+  const auto dir = fresh_dir("lock");
+  {
+    Register reg(dir);
+    app::RuntimeConfig config;
+    config.data_dir = dir.string();
+    auto second = app::Runtime::start(config, [](pos::Action) {});
+    REQUIRE_FALSE(second);
+    CHECK(second.error().kind == ErrorKind::FailedPrecondition);
+    CHECK(second.error().message.find("in use") != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
