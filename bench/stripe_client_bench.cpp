@@ -56,7 +56,8 @@ RunResult run(const std::string& base_url, const std::string& key, int concurren
     while (next < count) {
       const int i = next++;
       CreatePaymentIntentParams p;
-      p.amount = 1000 + i;
+      // Whole tens only: amounts ending in .01/.05/.55/.65/.75 are the simulator's test declines.
+      p.amount = 1000 + 10 * (i % 50);
       p.currency = "usd";
       p.payment_method = "pm_card_visa";
       p.confirm = true;
