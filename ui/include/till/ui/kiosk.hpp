@@ -74,6 +74,12 @@ class Kiosk {
   void set_sink(EffectSink* sink) noexcept { sink_ = sink; }
   // Display data for the back office that only the app knows (end-of-day figures).
   void set_day_report(DayReport report) { day_report_ = std::move(report); }
+  // The connected account and what the status bar says the kiosk talks to, once the app's
+  // runtime knows them (before the first sale). UI thread.
+  void set_account(std::string account_id, std::string mode) {
+    config_.account_id = std::move(account_id);
+    config_.mode = std::move(mode);
+  }
 
  private:
   pos::Context context() const;
