@@ -22,6 +22,7 @@ struct ScriptedReply {
     Respond,         // send the response below
     DropAfterRead,   // read the request, then close without a byte of answer
     NeverAnswer,     // read the request and keep the connection open, silent
+    Truncated,       // send the status line, headers and half the body, then close
   };
   Kind kind = Kind::Respond;
   int status = 200;
@@ -41,6 +42,13 @@ struct ScriptedReply {
   static ScriptedReply drop() {
     ScriptedReply r;
     r.kind = Kind::DropAfterRead;
+    return r;
+  }
+  static ScriptedReply truncated(int status, std::string body) {
+    ScriptedReply r;
+    r.kind = Kind::Truncated;
+    r.status = status;
+    r.body = std::move(body);
     return r;
   }
   static ScriptedReply silent() {
