@@ -160,7 +160,10 @@ boost::asio::awaitable<Result<std::vector<RemotePayment>>> async_fetch_payment_i
     ListParams lp;
     lp.limit = 100;
     for (int pages = 0; pages < 10'000; ++pages) {
-      auto page = co_await client.async_list_payment_intents(lp, RequestOptions{account, {}});
+      // Named, not a braced temporary inside co_await (g++ 12 may destroy such temporaries twice).
+      RequestOptions options;
+      options.stripe_account = account;
+      auto page = co_await client.async_list_payment_intents(lp, options);
       if (!page) co_return fail(page.error());
       const std::string last = page->last_id();  // before the items are moved out
       bool older = false;
