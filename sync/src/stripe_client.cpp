@@ -111,7 +111,9 @@ Error classify_response(bool is_post, const StripeResponse& response) {
     kind = ErrorKind::Unauthenticated;
   } else if (s == 403) {
     kind = ErrorKind::PermissionDenied;
-  } else if (type == "idempotency_error") {
+  } else if (type == "idempotency_error" && s != 409 && code != "idempotency_key_in_use") {
+    // (A 409 idempotency_key_in_use also carries type idempotency_error: that one is "still
+    // running", handled below, never a bug.)
     // Same key with different params or endpoint: a bug in Till, never a reason to retry.
     kind = ErrorKind::InvalidArgument;
     message = "BUG: idempotency key reused with different parameters or endpoint: " + message;
