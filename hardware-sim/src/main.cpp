@@ -1,14 +1,19 @@
-// till-reader-sim: a simulated USB card reader speaking Till's reader protocol over TCP.
+// till-reader-sim: a simulated USB card reader speaking Till's reader protocol over TCP and,
+// with --usbip, as a USB device over USB/IP (a kernel with vhci-hcd attaches it).
 //
-//   till-reader-sim --listen 127.0.0.1:0 [--scenario file.json] [--seed N]
+//   till-reader-sim --listen 127.0.0.1:0 [--usbip [ADDR:]PORT] [--scenario file.json] [--seed N]
 //
 // Prints "till-reader-sim listening on 127.0.0.1:PORT" once bound (PORT is the real port when
-// 0 was asked for). Commands on stdin drive the simulated customer (type "help"). With a
-// scenario, each collect the host sends plays the next scripted step.
+// 0 was asked for), and "till-reader-sim usbip on ADDR:PORT busid 1-1 ..." for USB/IP. Both
+// front ends share one device: whichever host takes it first holds it. Commands on stdin drive
+// the simulated customer (type "help"). With a scenario, each collect the host sends plays the
+// next scripted step.
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +27,8 @@
 #include "till/hwsim/console.hpp"
 #include "till/hwsim/scenario.hpp"
 #include "till/hwsim/tcp_front_end.hpp"
+#include "till/hwsim/usb_function.hpp"
+#include "till/hwsim/usbip_server.hpp"
 
 namespace asio = boost::asio;
 using namespace till;
@@ -55,17 +62,40 @@ struct Stdin {
   }
 };
 
+struct Endpoint {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+// "address:port", or just "port" when a default address is given. nullopt when malformed.
+std::optional<Endpoint> parse_endpoint(const std::string& text, const std::string& default_address) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos && default_address.empty()) return std::nullopt;
+  Endpoint e;
+  e.address = colon == std::string::npos ? default_address : text.substr(0, colon);
+  const std::string port = colon == std::string::npos ? text : text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const unsigned long value = std::stoul(port);
+  if (value > 65535) return std::nullopt;
+  e.port = static_cast<std::uint16_t>(value);
+  return e;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"till-reader-sim: a simulated card reader speaking Till's reader protocol"};
   std::string listen = "127.0.0.1:0";
+  std::string usbip_listen;
   std::string scenario_path;
   std::uint64_t seed = 0;
   bool seed_given = false;
   bool show_version = false;
   bool no_stdin = false;
   app.add_option("--listen", listen, "address:port to listen on (port 0 = ephemeral, printed at start)");
+  app.add_option("--usbip", usbip_listen,
+                 "also serve the reader as a USB device over USB/IP on [address:]port (e.g. 3240, the "
+                 "usual port, or 127.0.0.1:3240; address defaults to 127.0.0.1)");
   app.add_option("--scenario", scenario_path, "JSON scenario file (steps and faults)");
   app.add_option("--seed", seed, "seed for tokens and noise (overrides the scenario's)")->each([&](const std::string&) {
     seed_given = true;
@@ -91,21 +121,18 @@ int main(int argc, char** argv) {
   }
   if (seed_given) config.seed = seed;
 
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
+  const auto tcp_at = parse_endpoint(listen, "");
+  if (!tcp_at) {
     std::cerr << "till-reader-sim: --listen wants address:port\n";
     return 2;
   }
-  const std::string address = listen.substr(0, colon);
-  unsigned long port = 0;
-  try {
-    port = std::stoul(listen.substr(colon + 1));
-  } catch (...) {
-    port = 70000;
-  }
-  if (port > 65535) {
-    std::cerr << "till-reader-sim: bad port in --listen\n";
-    return 2;
+  std::optional<Endpoint> usbip_at;
+  if (!usbip_listen.empty()) {
+    usbip_at = parse_endpoint(usbip_listen, "127.0.0.1");
+    if (!usbip_at) {
+      std::cerr << "till-reader-sim: --usbip wants [address:]port\n";
+      return 2;
+    }
   }
 
   asio::io_context io;
@@ -113,17 +140,35 @@ int main(int argc, char** argv) {
   if (!scenario_path.empty()) hwsim::apply_scenario(device, scenario);
   device.set_observer([](const std::string& what) { std::cout << "reader: " << what << std::endl; });
   hwsim::TcpFrontEnd server(io, device);
-  auto bound = server.listen(address, static_cast<std::uint16_t>(port));
+  auto bound = server.listen(tcp_at->address, tcp_at->port);
   if (!bound) {
     std::cerr << "till-reader-sim: " << bound.error().message << "\n";
     return 1;
   }
-  std::cout << "till-reader-sim listening on " << address << ":" << *bound << std::endl;
+  std::cout << "till-reader-sim listening on " << tcp_at->address << ":" << *bound << std::endl;
+  // USB/IP front end: the same device as a USB function (see hardware-sim/README.md).
+  std::unique_ptr<hwsim::UsbFunction> usb;
+  std::unique_ptr<hwsim::UsbipServer> usbip;
+  if (usbip_at) {
+    usb = std::make_unique<hwsim::UsbFunction>(device, hwsim::asio_scheduler(io));
+    usbip = std::make_unique<hwsim::UsbipServer>(io, *usb);
+    auto at = usbip->listen(usbip_at->address, usbip_at->port);
+    if (!at) {
+      std::cerr << "till-reader-sim: " << at.error().message << "\n";
+      return 1;
+    }
+    const auto info = usbip->device_info();
+    char ids[16];
+    std::snprintf(ids, sizeof ids, "%04x:%04x", info.id_vendor, info.id_product);
+    std::cout << "till-reader-sim usbip on " << usbip_at->address << ":" << *at << " busid " << info.busid
+              << " usb id " << ids << std::endl;
+  }
   if (!scenario_path.empty())
     std::cout << "scenario \"" << scenario.name << "\": " << scenario.steps.size() << " scripted payments, seed "
               << config.seed << std::endl;
 
   auto quit = [&] {
+    if (usbip) usbip->stop();
     server.stop();
     io.stop();
   };
