@@ -62,6 +62,16 @@ void build_at_version(const std::string& path, int n) {
     )sql";
     REQUIRE(raw.exec(v2_rows, &err) == SQLITE_OK);
   }
+  if (n >= 3) {
+    // A version-3 build put the declined_after_forward payment on the attention list itself.
+    const char* v3_rows = R"sql(
+      INSERT INTO attention_items (sale_id, attempt_id, reason, customer_contact, amount, currency,
+                                   decline_code, created_at)
+        VALUES ('sale-1', 'att-1', 'declined_after_forward', 'ann@example.com', 1100, 'usd',
+                'card_declined', 1700000002000);
+    )sql";
+    REQUIRE(raw.exec(v3_rows, &err) == SQLITE_OK);
+  }
 }
 
 }  // namespace
@@ -79,7 +89,7 @@ TEST_CASE("a fresh database is created at the current schema version") {
 }
 
 TEST_CASE("every older schema version migrates to the current one with its data") {
-  REQUIRE(current_schema_version() == 3);  // extend build_at_version() when adding a migration
+  REQUIRE(current_schema_version() == 4);  // extend build_at_version() when adding a migration
   for (int n = 0; n < current_schema_version(); ++n) {
     DYNAMIC_SECTION("from version " << n) {
       TempDir dir;
@@ -94,7 +104,7 @@ TEST_CASE("every older schema version migrates to the current one with its data"
         CHECK(raw.scalar("PRAGMA user_version") == std::to_string(current_schema_version()));
         CHECK(raw.scalar(
                   "SELECT group_concat(version) FROM (SELECT version FROM schema_migrations ORDER BY 1)") ==
-              "1,2,3");
+              "1,2,3,4");
       }
       if (n == 0) {
         CHECK(store->status()->operations.at(pos::OutboxState::Pending) == 0);
@@ -141,8 +151,15 @@ TEST_CASE("every older schema version migrates to the current one with its data"
         REQUIRE_FALSE(audit->empty());
         CHECK(audit->front().actor == "alice");
       }
-      // The migrated database takes new writes.
+      // The migrated database takes new writes, the email receipt queue (migration 4) included,
+      // and the sale found by its receipt number shows what can be refunded.
       REQUIRE(store->persist_sale(make_sale("sale-2")));
+      REQUIRE(store->enqueue_email_receipt("sale-1", "ann@example.com", "receipt"));
+      CHECK(store->email_receipts(EmailReceiptState::Queued)->size() == 1);
+      auto refund = store->sale_for_refund("sale-1");
+      REQUIRE(refund);
+      CHECK(refund->captured == 1100);  // att-2, approved
+      CHECK(refund->refundable == 1100);
     }
   }
 }

@@ -174,10 +174,33 @@ INSERT INTO attention_items (sale_id, attempt_id, reason, customer_contact, amou
   WHERE a.state = 'declined_after_forward';
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations{{
+// Email receipts waiting for a sender. The address is personal data: sealed like outbox bodies
+// when a data key is configured (BLOB), plain TEXT otherwise (as sales.customer_contact is);
+// once sent, the address is reduced to a masked form and the body erased (README: personal data).
+// Refund lookups need no new index: a receipt number is a prefix of sales.id, served by its
+// primary key.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE email_receipts (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  sale_id     TEXT NOT NULL REFERENCES sales(id),
+  address     BLOB NOT NULL,  -- TEXT plain, BLOB sealed; masked once sent
+  body        BLOB NOT NULL,  -- the rendered receipt; TEXT plain, BLOB sealed; empty once sent
+  state       TEXT NOT NULL CHECK (state IN ('queued','sent','failed')),
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  last_error  TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  sent_at     INTEGER
+);
+CREATE INDEX email_receipts_by_state ON email_receipts(state, id);
+CREATE INDEX email_receipts_by_sale ON email_receipts(sale_id);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "sales, lines, taxes, payment attempts, outbox", kV1},
     {2, "webhook events (dedupe) and the append-only audit log", kV2},
     {3, "attention list, backfilled from declined_after_forward attempts", kV3},
+    {4, "email receipt queue", kV4},
 }};
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -116,6 +117,15 @@ std::string sql(std::string_view a, std::string_view b, std::string_view c = {})
 }
 
 }  // namespace
+
+std::string_view to_string(EmailReceiptState s) noexcept {
+  switch (s) {
+    case EmailReceiptState::Queued: return "queued";
+    case EmailReceiptState::Sent: return "sent";
+    case EmailReceiptState::Failed: return "failed";
+  }
+  return "queued";
+}
 
 struct Store::Impl {
   std::string path;
@@ -623,6 +633,11 @@ struct Store::Impl {
       }
       if (a->offline && !options.data_key)
         return fail(ErrorKind::FailedPrecondition, std::string(kNoKeyMessage));
+      if (op.kind == pos::OperationKind::Refund) {
+        if (auto r = check_refund(*a, op); !r) return fail(r.error());
+      }
+    } else if (op.kind == pos::OperationKind::Refund) {
+      return fail(ErrorKind::InvalidArgument, "a refund names the payment attempt it refunds");
     }
     auto dup = query<std::int64_t>(
         "SELECT id FROM outbox_operations WHERE idempotency_key = ?", "checking an idempotency key",
@@ -798,6 +813,243 @@ struct Store::Impl {
       }
     }
     return n;
+  }
+
+  // ---- email receipts ---------------------------------------------------------------------------
+
+  // Separate associated data per column: a sealed address moved into the body column (or into
+  // another row) does not open.
+  static std::string email_address_aad(std::int64_t id) { return "email-address:" + std::to_string(id); }
+  static std::string email_body_aad(std::int64_t id) { return "email-body:" + std::to_string(id); }
+
+  static constexpr std::string_view kEmailColumns =
+      "id, sale_id, address, body, state, attempts, last_error, created_at, updated_at, sent_at";
+
+  Result<EmailReceipt> email_from_row(const Stmt& st) const {
+    EmailReceipt e;
+    e.id = st.i64(0);
+    e.sale_id = st.text(1);
+    auto address = unseal(st, 2, email_address_aad(e.id), "the address of email receipt " + std::to_string(e.id));
+    if (!address) return fail(address.error());
+    e.address = std::move(*address);
+    auto body = unseal(st, 3, email_body_aad(e.id), "the body of email receipt " + std::to_string(e.id));
+    if (!body) return fail(body.error());
+    e.body = std::move(*body);
+    auto state = parse_email_state(st.text(4));
+    if (!state) return fail(data_loss("email receipt " + std::to_string(e.id) + " has an unknown state"));
+    e.state = *state;
+    e.attempts = static_cast<int>(st.i64(5));
+    e.last_error = st.text(6);
+    e.created_at = st.time(7);
+    e.updated_at = st.time(8);
+    e.sent_at = st.opt_time(9);
+    return e;
+  }
+
+  static std::optional<EmailReceiptState> parse_email_state(std::string_view s) {
+    if (s == "queued") return EmailReceiptState::Queued;
+    if (s == "sent") return EmailReceiptState::Sent;
+    if (s == "failed") return EmailReceiptState::Failed;
+    return std::nullopt;
+  }
+
+  // A plausible single address: enough to catch a typo at the counter, not RFC 5322.
+  static Status check_address(std::string_view a) {
+    const auto bad = [&](std::string_view why) {
+      return fail(ErrorKind::InvalidArgument, "not an email address: " + std::string(why));
+    };
+    if (a.size() < 3 || a.size() > 254) return bad("length");
+    const std::size_t at = a.find('@');
+    if (at == std::string_view::npos || a.find('@', at + 1) != std::string_view::npos) return bad("needs one '@'");
+    const std::string_view local = a.substr(0, at);
+    const std::string_view domain = a.substr(at + 1);
+    if (local.empty() || local.size() > 64) return bad("nothing before '@'");
+    if (domain.size() < 3 || domain.find('.') == std::string_view::npos || domain.front() == '.' ||
+        domain.back() == '.') {
+      return bad("the domain after '@' needs a dot");
+    }
+    for (unsigned char c : a) {
+      if (c <= 0x20 || c == 0x7F || c == ',' || c == ';' || c == '<' || c == '>' || c == '"' || c == '(' ||
+          c == ')' || c == '[' || c == ']' || c == '\\') {
+        return bad("spaces, control characters and , ; < > \" ( ) [ ] \\ are not allowed");
+      }
+    }
+    return ok();
+  }
+
+  // "a***@example.com": enough for a person to recognise it, no longer the address.
+  static std::string masked_address(std::string_view a) {
+    const std::size_t at = a.find('@');
+    if (at == std::string_view::npos || at == 0) return "***";
+    return std::string(a.substr(0, 1)) + "***" + std::string(a.substr(at));
+  }
+
+  Result<std::int64_t> enqueue_email_receipt(std::string_view sale_id, std::string_view address,
+                                             std::string_view body) {
+    if (auto r = check_address(address); !r) return fail(r.error());
+    auto sale = query<std::string>(
+        "SELECT id FROM sales WHERE id = ?", "reading a sale",
+        [](const Stmt& st) -> Result<std::string> { return st.text(0); }, sale_id);
+    if (!sale) return fail(sale.error());
+    if (sale->empty()) return fail(ErrorKind::NotFound, "no sale " + std::string(sale_id) + " to email a receipt for");
+    const Timestamp t = now();
+    // The row id is the associated data of the sealed values, so the row comes first.
+    if (auto r = run("INSERT INTO email_receipts (sale_id, address, body, state, attempts, created_at, updated_at) "
+                     "VALUES (?, '', '', 'queued', 0, ?, ?)",
+                     "queueing an email receipt", sale_id, t, t);
+        !r) {
+      return fail(r.error());
+    }
+    const std::int64_t id = db.last_insert_rowid();
+    auto sealed_address = seal(std::string(address), email_address_aad(id));
+    if (!sealed_address) return fail(sealed_address.error());
+    auto sealed_body = seal(std::string(body), email_body_aad(id));
+    if (!sealed_body) return fail(sealed_body.error());
+    auto st = db.prepare("UPDATE email_receipts SET address = ?, body = ? WHERE id = ?");
+    if (!st) return fail(st.error());
+    bind_sealed(*st, *sealed_address);
+    bind_sealed(*st, *sealed_body);
+    st->bind(id);
+    if (auto r = st->run("queueing an email receipt"); !r) return fail(r.error());
+    if (auto r = audit("store", "email_receipt.queued", std::to_string(id), "sale " + std::string(sale_id)); !r) {
+      return fail(r.error());
+    }
+    return id;
+  }
+
+  Result<EmailReceiptState> email_state(std::int64_t id) {
+    auto rows = query<std::string>(
+        "SELECT state FROM email_receipts WHERE id = ?", "reading an email receipt",
+        [](const Stmt& st) -> Result<std::string> { return st.text(0); }, id);
+    if (!rows) return fail(rows.error());
+    if (rows->empty()) return fail(ErrorKind::NotFound, "no email receipt " + std::to_string(id));
+    auto s = parse_email_state(rows->front());
+    if (!s) return fail(data_loss("email receipt " + std::to_string(id) + " has an unknown state"));
+    return *s;
+  }
+
+  Status expect_email_state(std::int64_t id, EmailReceiptState want, std::string_view doing) {
+    auto s = email_state(id);
+    if (!s) return fail(s.error());
+    if (*s != want) {
+      return fail(ErrorKind::FailedPrecondition, "email receipt " + std::to_string(id) + " is " +
+                                                     std::string(to_string(*s)) + "; cannot " + std::string(doing));
+    }
+    return ok();
+  }
+
+  Status mark_email_sent(std::int64_t id) {
+    if (auto r = expect_email_state(id, EmailReceiptState::Queued, "mark it sent"); !r) return r;
+    auto rows = query<EmailReceipt>(sql("SELECT ", kEmailColumns, " FROM email_receipts WHERE id = ?"),
+                                    "reading an email receipt",
+                                    [this](const Stmt& st) { return email_from_row(st); }, id);
+    if (!rows) return fail(rows.error());
+    // Delivered: the address and the receipt are no longer needed here (data minimisation).
+    const Timestamp t = now();
+    return run("UPDATE email_receipts SET state = 'sent', attempts = attempts + 1, last_error = '', "
+               "address = ?, body = '', sent_at = ?, updated_at = ? WHERE id = ?",
+               "marking an email receipt sent", masked_address(rows->front().address), t, t, id);
+  }
+
+  Status mark_email_failed(std::int64_t id, std::string_view error, bool permanent) {
+    if (auto r = expect_email_state(id, EmailReceiptState::Queued, "record a delivery attempt"); !r) return r;
+    return run("UPDATE email_receipts SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ? "
+               "WHERE id = ?",
+               "recording a failed email receipt", permanent ? "failed" : "queued", error, now(), id);
+  }
+
+  Status requeue_email_receipt(std::int64_t id, std::string_view actor, std::string_view reason) {
+    if (auto r = expect_email_state(id, EmailReceiptState::Failed, "requeue it"); !r) return r;
+    if (auto r = run("UPDATE email_receipts SET state = 'queued', updated_at = ? WHERE id = ?",
+                     "requeueing an email receipt", now(), id);
+        !r) {
+      return r;
+    }
+    return audit(actor, "email_receipt.requeue", std::to_string(id), reason);
+  }
+
+  // ---- refunds ---------------------------------------------------------------------------------
+
+  // The amount a refund body asks for: `present` false for a full refund (no amount field);
+  // `value` empty when the field does not parse as a positive integer.
+  struct AskedAmount {
+    bool present = false;
+    std::optional<std::int64_t> value;
+  };
+  static AskedAmount refund_amount(std::string_view body) {
+    std::size_t start = 0;
+    while (start <= body.size()) {
+      std::size_t end = body.find('&', start);
+      if (end == std::string_view::npos) end = body.size();
+      const std::string_view field = body.substr(start, end - start);
+      if (field.starts_with("amount=")) {
+        std::int64_t v = 0;
+        const std::string_view digits = field.substr(7);
+        const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+        if (r.ec == std::errc() && r.ptr == digits.data() + digits.size() && v > 0) return {true, v};
+        return {true, std::nullopt};
+      }
+      start = end + 1;
+    }
+    return {};
+  }
+
+  // Every refund operation of the sale, bodies decrypted (for the amounts).
+  Result<std::vector<pos::OutboxOperation>> refund_operations(std::string_view sale_id) {
+    return query<pos::OutboxOperation>(
+        sql("SELECT ", kOpColumns, " FROM outbox_operations WHERE sale_id = ? AND kind = 'refund' ORDER BY id"),
+        "reading a sale's refunds", [this](const Stmt& st) { return op_from_row(st, true); }, sale_id);
+  }
+
+  // What is captured and refunded for one attempt, given the sale's refund operations.
+  static PaymentRefunds refunds_of(const pos::PaymentAttempt& a, const std::vector<pos::OutboxOperation>& refunds) {
+    PaymentRefunds p;
+    p.attempt = a;
+    p.attempt.payment_method.clear();
+    p.captured = (a.tender == pos::TenderKind::Card && a.state == pos::AttemptState::Approved) ? a.amount : 0;
+    std::optional<bool> full_done;  // a full refund: done or still pending
+    for (const auto& o : refunds) {
+      if (o.attempt_id != a.id) continue;
+      const bool done = o.state == pos::OutboxState::Done;
+      if (const AskedAmount amount = refund_amount(o.body); amount.value) {
+        (done ? p.refunded : p.refund_pending) += *amount.value;
+      } else {
+        // A full refund, or (never written by Till) an amount that does not parse: counted as
+        // everything that was left, the side that never refunds twice.
+        full_done = full_done.value_or(false) || done;
+      }
+    }
+    if (full_done) {
+      const std::int64_t rest = p.refundable();
+      (*full_done ? p.refunded : p.refund_pending) += rest;
+    }
+    return p;
+  }
+
+  // The refund limit, enforced whoever enqueues: an approved card attempt, at most what is left.
+  Status check_refund(const pos::PaymentAttempt& a, const pos::OutboxOperation& op) {
+    if (a.tender != pos::TenderKind::Card || a.state != pos::AttemptState::Approved) {
+      return fail(ErrorKind::FailedPrecondition,
+                  "attempt " + a.id + " is a " + std::string(tender_name(a.tender)) + " payment in state " +
+                      std::string(pos::to_string(a.state)) + ": only an approved card payment can be refunded");
+    }
+    auto existing = refund_operations(a.sale_id);
+    if (!existing) return fail(existing.error());
+    const PaymentRefunds p = refunds_of(a, *existing);
+    const AskedAmount amount = refund_amount(op.body);
+    if (amount.present && !amount.value) {
+      return fail(ErrorKind::InvalidArgument, "a refund amount is a positive whole number of minor units");
+    }
+    const std::optional<std::int64_t> asked = amount.value;
+    const std::int64_t want = asked.value_or(p.refundable());
+    if (want <= 0 || want > p.refundable()) {
+      return fail(ErrorKind::FailedPrecondition,
+                  "refund of " + (asked ? std::to_string(*asked) : std::string("the rest")) + " exceeds what is left of attempt " +
+                      a.id + ": " + std::to_string(p.refundable()) + " of " + std::to_string(p.captured) +
+                      " captured (" + std::to_string(p.refunded) + " refunded, " +
+                      std::to_string(p.refund_pending) + " in refunds not yet confirmed)");
+    }
+    return ok();
   }
 
   // ---- open ----------------------------------------------------------------------------------
@@ -1013,6 +1265,33 @@ Status WriteTx::resolve_attention(std::int64_t id, std::string_view actor, std::
   return store_.impl_->resolve_attention(id, actor, resolution);
 }
 
+Result<std::int64_t> WriteTx::enqueue_email_receipt(std::string_view sale_id, std::string_view address,
+                                                    std::string_view body) {
+  return store_.impl_->enqueue_email_receipt(sale_id, address, body);
+}
+Status WriteTx::mark_email_sent(std::int64_t id) { return store_.impl_->mark_email_sent(id); }
+Status WriteTx::mark_email_failed(std::int64_t id, std::string_view error, bool permanent) {
+  return store_.impl_->mark_email_failed(id, error, permanent);
+}
+Status WriteTx::requeue_email_receipt(std::int64_t id, std::string_view actor, std::string_view reason) {
+  return store_.impl_->requeue_email_receipt(id, actor, reason);
+}
+
+Result<std::int64_t> Store::enqueue_email_receipt(std::string_view sale_id, std::string_view address,
+                                                  std::string_view body) {
+  return write_value<std::int64_t>(*this,
+                                   [&](WriteTx& tx) { return tx.enqueue_email_receipt(sale_id, address, body); });
+}
+Status Store::mark_email_sent(std::int64_t id) {
+  return write([&](WriteTx& tx) { return tx.mark_email_sent(id); });
+}
+Status Store::mark_email_failed(std::int64_t id, std::string_view error, bool permanent) {
+  return write([&](WriteTx& tx) { return tx.mark_email_failed(id, error, permanent); });
+}
+Status Store::requeue_email_receipt(std::int64_t id, std::string_view actor, std::string_view reason) {
+  return write([&](WriteTx& tx) { return tx.requeue_email_receipt(id, actor, reason); });
+}
+
 Status Store::persist_sale(const pos::Sale& sale) {
   return write([&](WriteTx& tx) { return tx.persist_sale(sale); });
 }
@@ -1206,6 +1485,84 @@ Result<StatusSnapshot> Store::status() {
   if (!attention) return fail(attention.error());
   s.attention = std::move(*attention);
   return s;
+}
+
+Result<std::vector<EmailReceipt>> Store::email_receipts(std::optional<EmailReceiptState> state, int limit) {
+  const auto map = [this](const Stmt& st) { return impl_->email_from_row(st); };
+  if (state) {
+    return impl_->query<EmailReceipt>(
+        sql("SELECT ", Impl::kEmailColumns, " FROM email_receipts WHERE state = ? ORDER BY id LIMIT ?"),
+        "listing email receipts", map, to_string(*state), static_cast<std::int64_t>(limit));
+  }
+  return impl_->query<EmailReceipt>(sql("SELECT ", Impl::kEmailColumns, " FROM email_receipts ORDER BY id LIMIT ?"),
+                                    "listing email receipts", map, static_cast<std::int64_t>(limit));
+}
+
+Result<std::vector<EmailReceipt>> Store::email_receipts_for_sale(std::string_view sale_id) {
+  return impl_->query<EmailReceipt>(
+      sql("SELECT ", Impl::kEmailColumns, " FROM email_receipts WHERE sale_id = ? ORDER BY id"),
+      "listing a sale's email receipts", [this](const Stmt& st) { return impl_->email_from_row(st); }, sale_id);
+}
+
+Result<std::string> Store::sale_id_for_receipt_number(std::string_view receipt_number) {
+  std::string_view q = receipt_number;
+  while (!q.empty() && (q.front() == ' ' || q.front() == '\t')) q.remove_prefix(1);
+  while (!q.empty() && (q.back() == ' ' || q.back() == '\t' || q.back() == '\n' || q.back() == '\r')) q.remove_suffix(1);
+  if (q.empty()) return fail(ErrorKind::InvalidArgument, "no receipt number given");
+  std::string lower(q);
+  for (auto& c : lower) c = static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
+  const auto one_id = [](const Stmt& st) -> Result<std::string> { return st.text(0); };
+  for (const std::string& exact : {std::string(q), lower}) {
+    auto rows = impl_->query<std::string>("SELECT id FROM sales WHERE id = ?", "finding a sale by receipt number",
+                                          one_id, exact);
+    if (!rows) return fail(rows.error());
+    if (!rows->empty()) return rows->front();
+  }
+  if (lower.size() < 8) {
+    return fail(ErrorKind::InvalidArgument, "receipt number '" + std::string(q) +
+                                                "' is too short: type at least its first 8 characters");
+  }
+  // A prefix: the primary key's index answers the range [prefix, prefix + 1).
+  std::string upper = lower;
+  if (static_cast<unsigned char>(upper.back()) == 0xFF) {
+    return fail(ErrorKind::InvalidArgument, "receipt number '" + std::string(q) + "' is not printable text");
+  }
+  upper.back() = static_cast<char>(upper.back() + 1);
+  auto rows = impl_->query<std::string>("SELECT id FROM sales WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
+                                        "finding a sale by receipt number", one_id, lower, upper);
+  if (!rows) return fail(rows.error());
+  if (rows->empty()) return fail(ErrorKind::NotFound, "no sale with receipt number '" + std::string(q) + "'");
+  if (rows->size() > 1) {
+    return fail(ErrorKind::FailedPrecondition,
+                "receipt number '" + std::string(q) + "' matches more than one sale: type more of it");
+  }
+  return rows->front();
+}
+
+Result<SaleRefunds> Store::sale_for_refund(std::string_view sale_id_or_receipt_number) {
+  auto id = sale_id_for_receipt_number(sale_id_or_receipt_number);
+  if (!id) return fail(id.error());
+  auto sale = impl_->get_sale(*id);
+  if (!sale) return fail(sale.error());
+  auto attempts = impl_->query<pos::PaymentAttempt>(
+      sql("SELECT ", kAttemptColumns, " FROM payment_attempts WHERE sale_id = ? ORDER BY number"),
+      "reading a sale's attempts", [this](const Stmt& st) { return impl_->attempt_from_row(st, false); }, *id);
+  if (!attempts) return fail(attempts.error());
+  auto refunds = impl_->refund_operations(*id);
+  if (!refunds) return fail(refunds.error());
+  SaleRefunds out;
+  out.sale = std::move(*sale);
+  for (const auto& a : *attempts) {
+    PaymentRefunds p = Impl::refunds_of(a, *refunds);
+    out.captured += p.captured;
+    out.refunded += p.refunded;
+    out.refund_pending += p.refund_pending;
+    out.refundable += p.refundable();
+    out.payments.push_back(std::move(p));
+  }
+  for (auto& o : *refunds) o.body.clear();  // the amounts are above; bodies stay in the store
+  out.refunds = std::move(*refunds);
+  return out;
 }
 
 }  // namespace till::store

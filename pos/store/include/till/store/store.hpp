@@ -146,6 +146,56 @@ struct StatusSnapshot {
   std::vector<AttentionItem> attention;  // unresolved only
 };
 
+// An email receipt waiting for (or done with) a sender. Sending is not the store's job, and no
+// sender exists yet: whatever sends lists `queued` ones and marks each outcome.
+enum class EmailReceiptState {
+  Queued,  // waiting for the sender (also after a failed attempt that may be retried)
+  Sent,    // handed to the mail server; address masked, body erased
+  Failed,  // given up (bad address, refused); a person may requeue it
+};
+std::string_view to_string(EmailReceiptState s) noexcept;
+
+struct EmailReceipt {
+  std::int64_t id = 0;
+  std::string sale_id;
+  std::string address;  // full while queued or failed; "a***@example.com" once sent
+  std::string body;     // the rendered receipt text; empty once sent
+  EmailReceiptState state = EmailReceiptState::Queued;
+  int attempts = 0;     // delivery attempts so far
+  std::string last_error;
+  Timestamp created_at{};
+  Timestamp updated_at{};
+  std::optional<Timestamp> sent_at;
+  bool operator==(const EmailReceipt&) const = default;
+};
+
+// Refunds of one payment attempt, as far as this register knows (its outbox).
+struct PaymentRefunds {
+  pos::PaymentAttempt attempt;      // payment_method left out
+  std::int64_t captured = 0;        // an approved card attempt's amount; 0 for anything else
+  std::int64_t refunded = 0;        // refund operations Stripe confirmed (done)
+  std::int64_t refund_pending = 0;  // refund operations not done: pending, in flight, retrying or
+                                    // dead (a dead one may have happened: it still counts)
+  std::int64_t refundable() const noexcept {
+    const std::int64_t left = captured - refunded - refund_pending;
+    return left > 0 ? left : 0;
+  }
+  bool operator==(const PaymentRefunds&) const = default;
+};
+
+// A past sale as the refund screen needs it: found by sale id or by the receipt number printed on
+// the receipt (the sale id, or its first 8 or more characters).
+struct SaleRefunds {
+  pos::Sale sale;
+  std::vector<PaymentRefunds> payments;       // every attempt, in order (cash and declined capture 0)
+  std::vector<pos::OutboxOperation> refunds;  // the sale's refund operations, bodies left out
+  std::int64_t captured = 0;                  // sums over `payments`
+  std::int64_t refunded = 0;
+  std::int64_t refund_pending = 0;
+  std::int64_t refundable = 0;
+  bool operator==(const SaleRefunds&) const = default;
+};
+
 class Store;
 
 // The writes of one transaction. Only exists inside Store::write(); nothing is visible to other
@@ -160,7 +210,9 @@ class WriteTx {
   Status create_attempt(const pos::PaymentAttempt& attempt);
   // A move to declined_after_forward also puts the payment on the attention list.
   Status update_attempt(const AttemptUpdate& update);
-  // Returns the new operation id. The operation's account must equal its attempt's.
+  // Returns the new operation id. The operation's account must equal its attempt's. A refund must
+  // name an approved card attempt and may not exceed what is left of it after every earlier
+  // refund operation (done or not): FailedPrecondition otherwise (see sale_for_refund).
   Result<std::int64_t> enqueue_operation(const pos::OutboxOperation& op);
   // -> done (from in_flight, or from dead when a person resolved it).
   Status complete_operation(std::int64_t id, const OperationOutcome& outcome);
@@ -174,6 +226,18 @@ class WriteTx {
   Status mark_webhook_processed(std::string_view event_id, std::string_view result);
   Result<std::int64_t> append_audit(const AuditEntry& entry);
   Status resolve_attention(std::int64_t id, std::string_view actor, std::string_view resolution);
+  // Queues the rendered receipt for `address` (checked: one '@', a dot in the domain, no spaces or
+  // control characters, at most 254 characters; InvalidArgument otherwise). NotFound without the
+  // sale. Audited without the address (the audit log is append-only: no personal data in it).
+  Result<std::int64_t> enqueue_email_receipt(std::string_view sale_id, std::string_view address,
+                                             std::string_view body);
+  // queued -> sent: attempts + 1, address masked, body erased.
+  Status mark_email_sent(std::int64_t id);
+  // A failed delivery attempt: attempts + 1 and the error kept; `permanent` (bad address, refused)
+  // -> failed, else it stays queued for the sender to try again.
+  Status mark_email_failed(std::int64_t id, std::string_view error, bool permanent);
+  // failed -> queued (a person, audited).
+  Status requeue_email_receipt(std::int64_t id, std::string_view actor, std::string_view reason);
 
  private:
   friend class Store;
@@ -217,6 +281,11 @@ class Store {
   Status mark_webhook_processed(std::string_view event_id, std::string_view result);
   Result<std::int64_t> append_audit(const AuditEntry& entry);
   Status resolve_attention(std::int64_t id, std::string_view actor, std::string_view resolution);
+  Result<std::int64_t> enqueue_email_receipt(std::string_view sale_id, std::string_view address,
+                                             std::string_view body);
+  Status mark_email_sent(std::int64_t id);
+  Status mark_email_failed(std::int64_t id, std::string_view error, bool permanent);
+  Status requeue_email_receipt(std::int64_t id, std::string_view actor, std::string_view reason);
 
   // pending / failed_retryable operations due at `now` (oldest due first) -> in_flight, attempts
   // incremented, first_sent_at set on the first claim. Bodies are returned decrypted.
@@ -239,6 +308,23 @@ class Store {
   Result<std::vector<AuditEntry>> audit_entries(std::int64_t after_id = 0, int limit = 1000);
   Result<std::vector<AttentionItem>> attention_items(bool include_resolved = false);
   Result<StatusSnapshot> status();
+
+  // Email receipts, oldest first: all, or those in `state`; addresses and bodies decrypted
+  // (FailedPrecondition when sealed and no data key is configured).
+  Result<std::vector<EmailReceipt>> email_receipts(std::optional<EmailReceiptState> state = {},
+                                                   int limit = 1000);
+  Result<std::vector<EmailReceipt>> email_receipts_for_sale(std::string_view sale_id);
+
+  // The sale a receipt number names: the full sale id, or a unique prefix of at least 8 characters
+  // (the first group of the printed id), case and surrounding spaces ignored. NotFound when none
+  // matches, FailedPrecondition when the prefix matches several sales (type more of it),
+  // InvalidArgument when shorter than 8 characters.
+  Result<std::string> sale_id_for_receipt_number(std::string_view receipt_number);
+  // The sale with its attempts and what is already refunded, so a refund cannot exceed what was
+  // captured. Refund amounts are read from the operations' bodies (decrypted: FailedPrecondition
+  // when sealed and no data key is configured); a refund without an amount (a full refund) counts
+  // as everything that was left. The store enforces the same limit in enqueue_operation.
+  Result<SaleRefunds> sale_for_refund(std::string_view sale_id_or_receipt_number);
 
  private:
   friend class WriteTx;
