@@ -5,6 +5,16 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "reader_harness.hpp"
+
+// The same cases, compiled a second time with TILL_CONTRACT_USB, run against the usb driver
+// (libusb through umockdev: tests/terminal/usb_harness.hpp) in their own binary, which CTest
+// starts under umockdev-wrapper.
+#ifdef TILL_CONTRACT_USB
+#include "usb_harness.hpp"
+#define TILL_CONTRACT_HARNESSES UsbHarness
+#else
+#define TILL_CONTRACT_HARNESSES SimHarness, TcpHarness
+#endif
 #include "till/hwsim/test_cards.hpp"
 #include "till/terminal/protocol/messages.hpp"
 
@@ -57,7 +67,7 @@ void require_no_pan(const ApprovedToForward& a) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("discover finds the reader and connect reports its identity and status", "[contract]",
-                   SimHarness, TcpHarness) {
+                   TILL_CONTRACT_HARNESSES) {
   TestType h;
   std::optional<Result<std::vector<ReaderInfo>>> found;
   h.reader->async_discover(1s, [&](auto r) { found = std::move(r); });
@@ -86,7 +96,7 @@ TEMPLATE_TEST_CASE("discover finds the reader and connect reports its identity a
   CHECK(again->error().kind == ErrorKind::FailedPrecondition);
 }
 
-TEMPLATE_TEST_CASE("operations before connect fail Unavailable", "[contract]", SimHarness, TcpHarness) {
+TEMPLATE_TEST_CASE("operations before connect fail Unavailable", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   auto r = h.collect(1000);
   REQUIRE_FALSE(r);
@@ -95,7 +105,7 @@ TEMPLATE_TEST_CASE("operations before connect fail Unavailable", "[contract]", S
 }
 
 TEMPLATE_TEST_CASE("each approve test card yields approved-to-forward with a token and receipt fields, never a PAN",
-                   "[contract]", SimHarness, TcpHarness) {
+                   "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   struct Want {
@@ -143,8 +153,7 @@ TEMPLATE_TEST_CASE("each approve test card yields approved-to-forward with a tok
   CHECK(h.saw(ReaderEventKind::Authorizing));
 }
 
-TEMPLATE_TEST_CASE("each decline test card yields Declined with Stripe's decline code", "[contract]", SimHarness,
-                   TcpHarness) {
+TEMPLATE_TEST_CASE("each decline test card yields Declined with Stripe's decline code", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   const std::pair<const char*, const char*> cases[] = {
@@ -163,8 +172,7 @@ TEMPLATE_TEST_CASE("each decline test card yields Declined with Stripe's decline
   }
 }
 
-TEMPLATE_TEST_CASE("amount endings decline an approving card with Stripe's test codes", "[contract]", SimHarness,
-                   TcpHarness) {
+TEMPLATE_TEST_CASE("amount endings decline an approving card with Stripe's test codes", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   const std::pair<std::int64_t, const char*> cases[] = {{1001, "call_issuer"},
@@ -185,7 +193,7 @@ TEMPLATE_TEST_CASE("amount endings decline an approving card with Stripe's test 
 }
 
 TEMPLATE_TEST_CASE("cancel while waiting for a card ends Cancelled and the reader is free again", "[contract]",
-                   SimHarness, TcpHarness) {
+                   TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   std::optional<Result<CollectOutcome>> got;
@@ -206,7 +214,7 @@ TEMPLATE_TEST_CASE("cancel while waiting for a card ends Cancelled and the reade
 }
 
 TEMPLATE_TEST_CASE("a second operation while a collect runs fails FailedPrecondition and is never queued",
-                   "[contract]", SimHarness, TcpHarness) {
+                   "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   std::optional<Result<CollectOutcome>> first, second;
@@ -237,7 +245,7 @@ TEMPLATE_TEST_CASE("a second operation while a collect runs fails FailedPrecondi
 }
 
 TEMPLATE_TEST_CASE("a collect past its deadline is cancelled on the reader and ends Cancelled", "[contract]",
-                   SimHarness, TcpHarness) {
+                   TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   auto r = h.collect(1000, with_deadline(30ms));
@@ -248,7 +256,7 @@ TEMPLATE_TEST_CASE("a collect past its deadline is cancelled on the reader and e
 }
 
 TEMPLATE_TEST_CASE("an unresponsive reader past the deadline ends OutcomeUnknown, never Declined", "[contract]",
-                   SimHarness, TcpHarness) {
+                   TILL_CONTRACT_HARNESSES) {
   ProtocolReaderOptions opts = fast_options();
   opts.cancel_grace = 30ms;
   TestType h({}, opts);
@@ -259,7 +267,7 @@ TEMPLATE_TEST_CASE("an unresponsive reader past the deadline ends OutcomeUnknown
   CHECK(as<OutcomeUnknown>(r) != nullptr);
 }
 
-TEMPLATE_TEST_CASE("the reader's own timeout with no card fails Unavailable", "[contract]", SimHarness, TcpHarness) {
+TEMPLATE_TEST_CASE("the reader's own timeout with no card fails Unavailable", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   h.device.queue_payment(card("", Fault::Timeout));
@@ -269,8 +277,7 @@ TEMPLATE_TEST_CASE("the reader's own timeout with no card fails Unavailable", "[
   CHECK_THAT(r.error().message, Catch::Contains("timeout"));
 }
 
-TEMPLATE_TEST_CASE("a card removed mid-read fails Unavailable and nothing is approved", "[contract]", SimHarness,
-                   TcpHarness) {
+TEMPLATE_TEST_CASE("a card removed mid-read fails Unavailable and nothing is approved", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   h.device.queue_payment(card("visa", Fault::CardRemovedMidRead));
@@ -283,7 +290,7 @@ TEMPLATE_TEST_CASE("a card removed mid-read fails Unavailable and nothing is app
 }
 
 TEMPLATE_TEST_CASE("a failed read prompts for another card and the next card completes the payment", "[contract]",
-                   SimHarness, TcpHarness) {
+                   TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   h.device.queue_payment(card("visa", Fault::CardReadFailed));
@@ -299,7 +306,7 @@ TEMPLATE_TEST_CASE("a failed read prompts for another card and the next card com
 }
 
 TEMPLATE_TEST_CASE("a PIN prompt waits for the customer and the PIN never crosses the interface", "[contract]",
-                   SimHarness, TcpHarness) {
+                   TILL_CONTRACT_HARNESSES) {
   hwsim::DeviceConfig cfg;
   cfg.auto_pin = false;
   TestType h(cfg);
@@ -321,7 +328,7 @@ TEMPLATE_TEST_CASE("a PIN prompt waits for the customer and the PIN never crosse
 }
 
 TEMPLATE_TEST_CASE("a disconnect before authorization ends in an error, never approved or declined", "[contract]",
-                   SimHarness, TcpHarness) {
+                   TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   h.device.queue_payment(card("visa", Fault::DisconnectBeforeAuthorization));
@@ -336,8 +343,7 @@ TEMPLATE_TEST_CASE("a disconnect before authorization ends in an error, never ap
   CHECK(h.device.records().back().outcome == "abandoned");
 }
 
-TEMPLATE_TEST_CASE("a disconnect after authorization ends OutcomeUnknown, never Declined", "[contract]", SimHarness,
-                   TcpHarness) {
+TEMPLATE_TEST_CASE("a disconnect after authorization ends OutcomeUnknown, never Declined", "[contract]", TILL_CONTRACT_HARNESSES) {
   for (const char* which : {"insufficient_funds", "visa"}) {
     INFO(which);
     TestType h;
@@ -354,8 +360,7 @@ TEMPLATE_TEST_CASE("a disconnect after authorization ends OutcomeUnknown, never 
   }
 }
 
-TEMPLATE_TEST_CASE("slow responses still complete a payment within its deadline", "[contract]", SimHarness,
-                   TcpHarness) {
+TEMPLATE_TEST_CASE("slow responses still complete a payment within its deadline", "[contract]", TILL_CONTRACT_HARNESSES) {
   hwsim::DeviceConfig cfg;
   cfg.response_delay = 15ms;
   TestType h(cfg);
@@ -368,7 +373,7 @@ TEMPLATE_TEST_CASE("slow responses still complete a payment within its deadline"
 }
 
 TEMPLATE_TEST_CASE("a decision slower than the cancel grace is OutcomeUnknown once the reader was deciding",
-                   "[contract]", SimHarness, TcpHarness) {
+                   "[contract]", TILL_CONTRACT_HARNESSES) {
   hwsim::DeviceConfig cfg;
   cfg.authorize_delay = 1000ms;  // the decision takes far longer than the grace below
   ProtocolReaderOptions opts = fast_options();
@@ -388,7 +393,7 @@ TEMPLATE_TEST_CASE("a decision slower than the cancel grace is OutcomeUnknown on
 }
 
 TEMPLATE_TEST_CASE("garbage and corrupted frames from the reader are dropped and the payment completes once",
-                   "[contract]", SimHarness, TcpHarness) {
+                   "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   int completions = 0;
@@ -409,8 +414,7 @@ TEMPLATE_TEST_CASE("garbage and corrupted frames from the reader are dropped and
   CHECK(h.reader->status().connection == ConnectionState::Connected);
 }
 
-TEMPLATE_TEST_CASE("a required firmware update refuses payments until it is installed", "[contract]", SimHarness,
-                   TcpHarness) {
+TEMPLATE_TEST_CASE("a required firmware update refuses payments until it is installed", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   h.device.require_update();
@@ -433,7 +437,7 @@ TEMPLATE_TEST_CASE("a required firmware update refuses payments until it is inst
   CHECK(as<ApprovedToForward>(h.collect(1000)) != nullptr);
 }
 
-TEMPLATE_TEST_CASE("a busy reader refuses the collect with FailedPrecondition", "[contract]", SimHarness, TcpHarness) {
+TEMPLATE_TEST_CASE("a busy reader refuses the collect with FailedPrecondition", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   h.device.queue_payment(card("visa", Fault::ReaderBusy));
@@ -444,7 +448,7 @@ TEMPLATE_TEST_CASE("a busy reader refuses the collect with FailedPrecondition", 
 }
 
 TEMPLATE_TEST_CASE("offline collection is stored within capacity and refused beyond it or when not allowed",
-                   "[contract]", SimHarness, TcpHarness) {
+                   "[contract]", TILL_CONTRACT_HARNESSES) {
   hwsim::DeviceConfig cfg;
   cfg.online = false;
   cfg.offline_capacity = 2;
@@ -482,7 +486,7 @@ TEMPLATE_TEST_CASE("offline collection is stored within capacity and refused bey
   CHECK(full.error().kind == ErrorKind::ResourceExhausted);
 }
 
-TEMPLATE_TEST_CASE("set_display shows the cart on the reader", "[contract]", SimHarness, TcpHarness) {
+TEMPLATE_TEST_CASE("set_display shows the cart on the reader", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   REQUIRE(h.set_display(Cart{"eur", {{"Espresso", 2, 500}, {"Croissant", 1, 250}}, 60, 810}));
@@ -495,8 +499,7 @@ TEMPLATE_TEST_CASE("set_display shows the cart on the reader", "[contract]", Sim
   CHECK(bad.error().kind == ErrorKind::InvalidArgument);
 }
 
-TEMPLATE_TEST_CASE("battery changes reach the status and a low battery is an event", "[contract]", SimHarness,
-                   TcpHarness) {
+TEMPLATE_TEST_CASE("battery changes reach the status and a low battery is an event", "[contract]", TILL_CONTRACT_HARNESSES) {
   TestType h;
   REQUIRE(h.connect());
   h.device.set_battery(9);
@@ -511,7 +514,7 @@ TEMPLATE_TEST_CASE("battery changes reach the status and a low battery is an eve
 }
 
 TEMPLATE_TEST_CASE("a cancel after the reader started deciding never turns an approval into a cancellation",
-                   "[contract]", SimHarness, TcpHarness) {
+                   "[contract]", TILL_CONTRACT_HARNESSES) {
   hwsim::DeviceConfig cfg;
   cfg.authorize_delay = 50ms;
   ProtocolReaderOptions opts = fast_options();
@@ -530,7 +533,7 @@ TEMPLATE_TEST_CASE("a cancel after the reader started deciding never turns an ap
 }
 
 TEMPLATE_TEST_CASE("reconnect after an unexpected disconnect is opt-in and reports each attempt", "[contract]",
-                   SimHarness, TcpHarness) {
+                   TILL_CONTRACT_HARNESSES) {
   SECTION("without opt-in the reader stays disconnected") {
     TestType h;
     REQUIRE(h.connect());
@@ -571,7 +574,7 @@ TEMPLATE_TEST_CASE("reconnect after an unexpected disconnect is opt-in and repor
 }
 
 TEMPLATE_TEST_CASE("a payment interrupted by an unplug while deciding, with reconnect on, is OutcomeUnknown",
-                   "[contract]", SimHarness, TcpHarness) {
+                   "[contract]", TILL_CONTRACT_HARNESSES) {
   hwsim::DeviceConfig cfg;
   cfg.authorize_delay = 100ms;
   ProtocolReaderOptions opts = fast_options();
@@ -591,8 +594,7 @@ TEMPLATE_TEST_CASE("a payment interrupted by an unplug while deciding, with reco
   REQUIRE(h.run_until([&] { return h.saw(ReaderEventKind::Reconnected); }));
 }
 
-TEMPLATE_TEST_CASE("many consecutive payments keep working on one connection", "[contract][soak]", SimHarness,
-                   TcpHarness) {
+TEMPLATE_TEST_CASE("many consecutive payments keep working on one connection", "[contract][soak]", TILL_CONTRACT_HARNESSES) {
 #ifdef TILL_LONG_TESTS_ON
   const int n = 5000;
 #else
@@ -617,6 +619,7 @@ TEMPLATE_TEST_CASE("many consecutive payments keep working on one connection", "
   CHECK(h.device.collects_received() == n);
 }
 
+#ifndef TILL_CONTRACT_USB
 TEST_CASE("the tcp driver reports an unreachable reader as Unavailable") {
   boost::asio::io_context io;
   std::uint16_t port = 0;
@@ -635,3 +638,4 @@ TEST_CASE("the tcp driver reports an unreachable reader as Unavailable") {
   CHECK(got->error().kind == ErrorKind::Unavailable);
   CHECK(reader->status().connection == ConnectionState::Disconnected);
 }
+#endif
