@@ -14,7 +14,6 @@
 #include "till/base/random.hpp"
 #include "till/pos/checkout.hpp"
 #include "till/ui/harness.hpp"
-#include "till/ui/simulated.hpp"
 #include "till/ui/views.hpp"
 
 namespace {
@@ -65,7 +64,10 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  ui::KioskConfig config = ui::demo_config();
+  ui::KioskConfig config;
+  config.register_id = "reg_bench";
+  config.account_id = "acct_bench";
+  config.manager_pin = "1234";
   config.catalog = big_catalog();
   FakeClock fake;
   SeededRandom random(1);

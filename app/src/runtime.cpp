@@ -8,7 +8,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -110,7 +113,10 @@ struct Runtime::Impl {
   std::string collecting_attempt;
   std::set<std::string> in_doubt_reported;
   std::optional<bool> online;
-  bool engine_done = false;
+  bool engine_done = false;      // the drive loop has returned
+  bool stop_requested = false;
+  bool check_now = false;        // run the connectivity check before the next drain
+  asio::steady_timer* idle_timer = nullptr;  // set while the drive loop waits
 
   // Core thread: destroy in dependency order (the reader and engine use the client and store).
   void teardown() {
@@ -147,7 +153,7 @@ struct Runtime::Impl {
 
     engine = std::make_unique<sync::Engine>(*store, *client, *clock, *random);
     engine->set_observer([this](const sync::OperationReport& r) { on_report(r); });
-    asio::co_spawn(io, engine->async_run(), [this](std::exception_ptr) { engine_done = true; });
+    asio::co_spawn(io, drive(), [this](std::exception_ptr) { engine_done = true; });
 
     terminal::ProtocolReaderOptions ro;
     ro.reconnect.enabled = true;
@@ -168,6 +174,61 @@ struct Runtime::Impl {
     connect_reader();
     post_offline_status();
     return ok();
+  }
+
+  // The sync loop (instead of Engine::async_run): drain what is due, then wait for the next poll
+  // or a wake(). While the register is offline nothing is drained: the loop checks every
+  // probe_interval whether Stripe answers again and drains as soon as it does, so stored
+  // payments stay stored (and counted against the caps) until there is a connection.
+  asio::awaitable<void> drive() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!stop_requested) {
+      if (check_now || online == false) {
+        check_now = false;
+        const bool up = co_await check_connectivity();
+        if (stop_requested) break;
+        set_online(up);
+        if (up) post_offline_status();
+      }
+      if (online != false) (void)co_await engine->async_drain_once();
+      if (stop_requested) break;
+      timer.expires_after(online == false ? config.probe_interval : engine->config().idle_poll);
+      idle_timer = &timer;
+      (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      idle_timer = nullptr;
+    }
+    idle_timer = nullptr;
+  }
+
+  // Does Stripe answer? A cheap GET that changes nothing; an error answer (401, 403, ...) still
+  // proves the way to Stripe is open.
+  asio::awaitable<bool> check_connectivity() {
+    sync::FormParams none;
+    sync::RequestOptions options(account_id);
+    auto r = co_await client->async_request("GET", "/v1/account", std::move(none), std::move(options));
+    if (r) co_return true;
+    const ErrorKind k = r.error().kind;
+    co_return k != ErrorKind::Unavailable && k != ErrorKind::OutcomeUnknown;
+  }
+
+  void wake() {
+    if (idle_timer != nullptr) idle_timer->cancel();
+  }
+
+  // SIMULATED customer: presents the card as soon as the device waits for one (the collect may
+  // still be on its way to the device), trying every 20 ms, `tries` times.
+  void present_when_waiting(const std::string& card, int tries) {
+    if (!device || stop_requested) return;
+    if (device->waiting_for_card() || tries <= 0) {
+      if (Status s = device->present_card(card, hwsim::ReadMethod::Contactless); !s) {
+        log::warn("app.sim_present_card_refused", {{"error", s.error().message}});
+      }
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io, 20ms);
+    timer->async_wait([this, timer, card, tries](boost::system::error_code ec) {
+      if (!ec) present_when_waiting(card, tries - 1);
+    });
   }
 
   void connect_reader() {
@@ -262,7 +323,8 @@ struct Runtime::Impl {
       return ok();
     }
     if (device && device->scripted_remaining() == 0) {
-      std::string card = config.demo_card;
+      // SIMULATED customer: a queued card, else the demo card, else nobody (present_card()).
+      std::string card = config.customer_presents_demo_card ? config.demo_card : std::string();
       if (!queued_cards.empty()) {
         card = queued_cards.front();
         queued_cards.pop_front();
@@ -336,7 +398,7 @@ struct Runtime::Impl {
     }
     auto id = store->enqueue_operation(op);
     if (!id) return fail(id.error());
-    engine->wake();
+    wake();
     return ok();
   }
   Status perform(const pos::ResolveInDoubt& e) {
@@ -359,7 +421,7 @@ struct Runtime::Impl {
       emit(pos::InDoubtResolved{e.attempt_id, false, {}, {}, "Nothing reached Stripe: the card was not charged", {}});
       return ok();
     }
-    engine->wake();  // the engine retries in-doubt operations with the same key or looks them up
+    wake();  // the engine retries in-doubt operations with the same key or looks them up
     return ok();
   }
   Status perform(const pos::PrintReceipt& e) {
@@ -380,7 +442,7 @@ struct Runtime::Impl {
     if (auto s = store->retry_operation(e.operation_id, "kiosk manager", "retried from the back office"); !s) {
       log::warn("app.retry_failed", {{"operation", e.operation_id}, {"error", s.error().describe()}});
     }
-    engine->wake();
+    wake();
     post_back_office();
     return ok();
   }
@@ -421,6 +483,9 @@ struct Runtime::Impl {
     const bool was_in_doubt = in_doubt_reported.count(a.id) > 0;
     switch (a.state) {
       case A::Approved:
+        // A payment stored offline and forwarded now: the sale was completed at the counter
+        // back then; only the offline totals change (post_offline_status).
+        if (a.offline && !was_in_doubt) break;
         if (was_in_doubt) {
           in_doubt_reported.erase(a.id);
           emit(pos::InDoubtResolved{a.id, true, a.payment_intent_id, {}, {}, a.card});
@@ -600,8 +665,13 @@ void Runtime::stop() {
   if (impl->core.joinable()) {
     impl->on_core([impl] {
       impl->collect_handle.cancel();
-      if (impl->engine) impl->engine->stop();
-      else impl->engine_done = true;
+      impl->stop_requested = true;
+      if (impl->engine) {
+        impl->engine->stop();
+        impl->wake();
+      } else {
+        impl->engine_done = true;
+      }
       if (impl->reader) impl->reader->async_disconnect([](Status) {});
       return 0;
     });
@@ -632,6 +702,98 @@ Status Runtime::queue_card(std::string card) {
   Impl* impl = impl_.get();
   asio::post(impl->io, [impl, card = std::move(card)] { impl->queued_cards.push_back(card); });
   return ok();
+}
+
+Status Runtime::present_card(std::string card) {
+  if (!impl_->device) return fail(ErrorKind::FailedPrecondition, "not a simulated reader");
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl, card = std::move(card)] { impl->present_when_waiting(card, 250); });
+  return ok();
+}
+
+Status Runtime::simulate_outage(bool down) {
+  if (!impl_->sim || !impl_->device) {
+    return fail(ErrorKind::FailedPrecondition, "the outage hook needs the embedded simulators");
+  }
+  std::vector<stripesim::FaultSpec> faults;
+  if (down) {
+    stripesim::FaultSpec f;
+    f.kind = stripesim::FaultKind::Unavailable;  // no p, no n: every request
+    faults.push_back(f);
+  }
+  impl_->sim->api().set_faults(std::move(faults));
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl, down] {
+    log::info("app.sim_outage", {{"down", down}});
+    if (impl->device) impl->device->set_online(!down);
+    impl->check_now = true;
+    impl->wake();
+  });
+  return ok();
+}
+
+Status Runtime::simulate_lost_answers(bool lost) {
+  if (!impl_->sim) return fail(ErrorKind::FailedPrecondition, "the lost-answer hook needs the embedded till-stripe-sim");
+  std::vector<stripesim::FaultSpec> faults;
+  if (lost) {
+    // Every POST's connection is reset before it is read (nothing applied), except the next one,
+    // which is applied and then dropped unanswered (the later spec wins when both fire). The
+    // client's in-call retries with the same key are reset too, so the payment ends in doubt.
+    stripesim::FaultSpec reset;
+    reset.kind = stripesim::FaultKind::ResetBeforeRead;
+    reset.post_only = true;
+    faults.push_back(reset);
+    stripesim::FaultSpec lost_answer;
+    lost_answer.kind = stripesim::FaultKind::LostAfterCommit;
+    lost_answer.post_only = true;
+    lost_answer.nth = impl_->sim->api().requests_seen() + 1;
+    faults.push_back(lost_answer);
+  }
+  impl_->sim->api().set_faults(std::move(faults));
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl, lost] {
+    log::info("app.sim_lost_answers", {{"lost", lost}});
+    if (!lost) {
+      impl->check_now = true;
+      impl->wake();
+    }
+  });
+  return ok();
+}
+
+Status Runtime::simulate_reader_unplugged(bool unplugged) {
+  if (!impl_->device) return fail(ErrorKind::FailedPrecondition, "not a simulated reader");
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl, unplugged] {
+    if (!impl->device) return;
+    if (unplugged) {
+      impl->device->unplug();
+    } else {
+      impl->device->plug();
+    }
+  });
+  return ok();
+}
+
+std::vector<std::string> Runtime::sync_summary(const std::vector<std::string>& sale_ids) {
+  Impl* impl = impl_.get();
+  if (impl->stopped) return {};
+  return impl->on_core([impl, sale_ids] {
+    std::vector<std::string> lines;
+    for (const auto& sale : sale_ids) {
+      auto ops = impl->store->operations_for_sale(sale);
+      if (!ops) {
+        lines.push_back("sale " + sale + ": " + ops.error().message);
+        continue;
+      }
+      for (const auto& op : *ops) {
+        lines.push_back(std::string(pos::to_string(op.kind)) + " sale=" + op.sale_id + " " +
+                        std::string(pos::to_string(op.state)) +
+                        (op.stripe_object_id.empty() ? std::string() : " " + op.stripe_object_id));
+      }
+    }
+    return lines;
+  });
 }
 
 }  // namespace till::app

@@ -2,6 +2,7 @@
 // Shared by the headless UI tests: Model fixtures built through the real reducer, and a harness
 // that draws the kiosk in a window-less ImGui context and "taps" what the frame log recorded.
 
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <variant>
@@ -12,15 +13,35 @@
 #include "till/pos/checkout.hpp"
 #include "till/ui/harness.hpp"
 #include "till/ui/kiosk.hpp"
-#include "till/ui/simulated.hpp"
+#include "till/app/catalog.hpp"
+#include "till/ui/runtime_world.hpp"
 #include "till/ui/views.hpp"
 
 namespace till::ui::test {
 
+// The kiosk configuration the tests use: the shipped demo catalog (app/data/demo_catalog.json),
+// manager PIN 1234, a placeholder test key (only its mask may ever be drawn).
+inline KioskConfig test_config() {
+  static const app::CatalogDocument doc = [] {
+    auto d = app::load_catalog(app::demo_catalog_path());
+    if (!d) std::abort();  // the shipped catalog must load; catalog_loader_test says why not
+    return std::move(*d);
+  }();
+  app::RuntimeConfig rc;
+  rc.register_id = "reg_test_1";
+  rc.account_id = "acct_test";
+  rc.fee_rule = "30+290bp";
+  rc.location_id = "tml_test";
+  rc.api_key = Secret("sk_test_" "00000000000000000000demo");
+  KioskConfig c = kiosk_config(doc, rc, "1234");
+  c.mode = "SIMULATED reader and Stripe";
+  return c;
+}
+
 // Builds models by applying actions through pos::update with a fixed clock and seed.
 class ModelBuilder {
  public:
-  ModelBuilder() : config_(demo_config()) {}
+  ModelBuilder() : config_(test_config()) {}
   ModelBuilder& then(const pos::Action& action) {
     pos::Context ctx{now_, random_, config_.register_id, config_.account_id, config_.catalog.currency(),
                      config_.catalog, config_.risk, config_.merchant, config_.manager_pin,
@@ -144,7 +165,7 @@ inline ModelBuilder back_office_fixture() {
 // Draws the kiosk headless and records what the views dispatch.
 class ViewHarness {
  public:
-  explicit ViewHarness(KioskConfig config = demo_config(), DisplayConfig display = {})
+  explicit ViewHarness(KioskConfig config = test_config(), DisplayConfig display = {})
       : ctx_(display), config_(std::move(config)) {}
 
   // Draws one frame of `model` and returns the actions dispatched during it.

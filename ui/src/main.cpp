@@ -1,12 +1,12 @@
 // till-kiosk: the shop-counter front end.
 //
-// The kiosk itself (a window, or --headless-demo without a display) runs on app::Runtime: the
-// real store (SQLite in --data-dir), the reader driver and the sync engine. With no
-// STRIPE_API_KEY that means the embedded default: an in-process till-reader-sim device model and
-// till-stripe-sim on 127.0.0.1, both SIMULATED and labelled so on screen.
-//
-// --script / --screenshots / --demo-sale are test hooks: they drive the views against
-// till::ui::SimulatedEffects, an in-memory stand-in scripted step by step, and write nothing.
+// Every mode runs on app::Runtime: the real store (SQLite in --data-dir), the reader driver and
+// the sync engine. With no STRIPE_API_KEY that means the embedded default: an in-process
+// till-reader-sim device model and till-stripe-sim on 127.0.0.1, both SIMULATED and labelled so
+// on screen. --script / --screenshots / --demo-sale drive the same kiosk through a script
+// (ui/include/till/ui/script.hpp) whose world is the runtime's SIMULATED hooks (the customer's
+// card, the shop's network, Stripe's lost answers); without --data-dir they use a fresh
+// temporary data folder, removed at exit.
 
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +20,7 @@
 #include <functional>
 #include <chrono>
 #include <cstdlib>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -31,7 +32,7 @@
 #include "till/ui/harness.hpp"
 #include "till/ui/kiosk.hpp"
 #include "till/ui/script.hpp"
-#include "till/ui/simulated.hpp"
+#include "till/ui/runtime_world.hpp"
 
 namespace {
 
@@ -45,45 +46,6 @@ std::optional<std::string> read_file(const std::string& path) {
   s << in.rdbuf();
   return s.str();
 }
-
-// A small panel for a human trying the kiosk without hardware: it plays the customer, the
-// reader and Stripe. Program code, not a view: it touches the simulated world directly.
-void draw_simulator_panel(SimulatedEffects& world, bool& online, bool& reader) {
-  const ImVec2 size(300, 0);
-  ImGui::SetNextWindowPos(ImVec2(ImGui::GetIO().DisplaySize.x - 310, ImGui::GetIO().DisplaySize.y - 10),
-                          ImGuiCond_Always, ImVec2(0, 1));
-  ImGui::SetNextWindowSize(size);
-  ImGui::SetNextWindowCollapsed(true, ImGuiCond_Once);
-  if (ImGui::Begin("SIMULATOR (not the kiosk)", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize)) {
-    if (ImGui::Button("Present Visa 4242")) (void)world.present_card("visa", "4242");
-    if (ImGui::Button("Present Mastercard 5100")) (void)world.present_card("mastercard", "5100");
-    if (ImGui::Button("Reader times out")) (void)world.fail_collect("timed out waiting for a card");
-    if (ImGui::Button("Next: decline (insufficient funds)")) {
-      world.set_next_outcome({SimulatedEffects::Outcome::Kind::Decline, "insufficient_funds"});
-    }
-    if (ImGui::Button("Next: no answer (in doubt)")) world.set_next_outcome({SimulatedEffects::Outcome::Kind::Unknown, ""});
-    if (ImGui::Button("Resolve in-doubt: approved")) world.resolve_in_doubt(true);
-    if (ImGui::Button(online ? "Go offline" : "Go online")) {
-      online = !online;
-      world.set_online(online);
-    }
-    if (ImGui::Button(reader ? "Disconnect reader" : "Connect reader")) {
-      reader = !reader;
-      world.connect_reader(reader);
-    }
-  }
-  ImGui::End();
-}
-
-// Forwards the kiosk's effects to the app's runtime (the core thread).
-class RuntimeSink final : public EffectSink {
- public:
-  explicit RuntimeSink(app::Runtime& runtime) : runtime_(runtime) {}
-  void run(std::vector<pos::Effect> effects) override { runtime_.run(std::move(effects)); }
-
- private:
-  app::Runtime& runtime_;
-};
 
 // Applies what the runtime posts until `done` or the deadline. The headless demo's "frame loop".
 bool pump_until(Kiosk& kiosk, const std::function<bool(const pos::Model&)>& done, std::chrono::seconds deadline) {
@@ -142,30 +104,21 @@ void draw_simulated_customer(app::Runtime& runtime) {
   ImGui::SetNextWindowSize(ImVec2(300, 0));
   ImGui::SetNextWindowCollapsed(true, ImGuiCond_Once);
   if (ImGui::Begin("SIMULATED CUSTOMER (not the kiosk)", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize)) {
-    ImGui::TextWrapped("The next card presented to the simulated reader:");
-    if (ImGui::Button("Visa 4242 (approves)")) (void)runtime.queue_card("4242424242424242");
-    if (ImGui::Button("Mastercard 4444 (approves)")) (void)runtime.queue_card("5555555555554444");
-    if (ImGui::Button("Insufficient funds (declines)")) (void)runtime.queue_card("4000000000009995");
-    if (ImGui::Button("Expired card (declines)")) (void)runtime.queue_card("4000000000000069");
+    ImGui::TextWrapped("Present a card on the simulated reader now (while it waits for one):");
+    if (ImGui::Button("Visa 4242 (approves)")) (void)runtime.present_card("visa");
+    if (ImGui::Button("Mastercard 4444 (approves)")) (void)runtime.present_card("mastercard");
+    if (ImGui::Button("Insufficient funds (declines)")) (void)runtime.present_card("insufficient_funds");
+    if (ImGui::Button("Expired card (declines)")) (void)runtime.present_card("expired_card");
+    ImGui::Separator();
+    ImGui::TextWrapped("The shop's network and Stripe (SIMULATED):");
+    if (ImGui::Button("Internet down")) (void)runtime.simulate_outage(true);
+    ImGui::SameLine();
+    if (ImGui::Button("Internet back")) (void)runtime.simulate_outage(false);
+    if (ImGui::Button("Lose Stripe's answers")) (void)runtime.simulate_lost_answers(true);
+    ImGui::SameLine();
+    if (ImGui::Button("Answers flow")) (void)runtime.simulate_lost_answers(false);
   }
   ImGui::End();
-}
-
-int run_headless_demo(Kiosk& kiosk, SimulatedEffects& world, std::vector<ScriptStep> steps) {
-  std::cout << "till-kiosk " << TILL_VERSION
-            << " --headless-demo: no window. Running the demo sale through the real views (headless ImGui\n"
-               "frames, clicks by label) and the pos checkout reducer. The card reader and Stripe are SIMULATED\n"
-               "(till::ui::SimulatedEffects); nothing is written to disk.\n\n";
-  auto out = run_script_headless(std::move(steps), kiosk, world);
-  if (!out) {
-    std::cerr << "headless demo FAILED: " << out.error().message << "\n";
-    return 1;
-  }
-  for (const auto& line : *out) std::cout << line << (line.empty() || line.back() != '\n' ? "\n" : "");
-  const DayReport day = world.day_report();
-  std::cout << "\nDemo finished: " << day.sales_count << " sales paid, " << world.receipts().size()
-            << " receipts printed, " << world.operations().size() << " outbox operations.\n";
-  return 0;
 }
 
 std::string default_data_dir() {
@@ -173,42 +126,112 @@ std::string default_data_dir() {
   return std::string(home ? home : ".") + "/.local/share/till";
 }
 
-// The kiosk on app::Runtime: a window, or the headless demo when asked.
-int run_kiosk(DisplayConfig display, std::string data_dir, const std::string& catalog_path,
-              const std::string& reader_addr, const std::string& fee_rule, bool headless) {
-  if (data_dir.empty()) data_dir = default_data_dir();
-  auto doc = app::load_catalog(catalog_path.empty() ? app::demo_catalog_path() : std::filesystem::path(catalog_path));
+struct Options {
+  DisplayConfig display;
+  std::string data_dir;
+  std::string catalog_path;
+  std::string reader_addr;
+  std::string fee_rule = "0";
+  bool headless = false;
+  // Scripted hooks: the steps, where screenshots go, and whether the window stays open after.
+  std::optional<std::vector<ScriptStep>> script;
+  std::string screenshot_dir;
+  bool stay_open = false;
+};
+
+// A window frame loop; with a script, runs it and returns when it is done (unless stay_open).
+int run_window(Kiosk& kiosk, app::Runtime& runtime, const Options& o, bool simulated_customer) {
+  DisplayConfig display = o.display;
+  display.vsync = !o.script.has_value();
+  auto window = Window::open(display);
+  if (!window) {
+    std::cerr << "till-kiosk: " << window.error().message
+              << "\n  (without a display, try: till-kiosk --headless-demo, or run under xvfb-run)\n";
+    return 2;
+  }
+  std::unique_ptr<RuntimeWorld> world;
+  std::unique_ptr<ScriptRunner> runner;
+  if (o.script) {
+    world = std::make_unique<RuntimeWorld>(runtime);
+    runner = std::make_unique<ScriptRunner>(*o.script, kiosk, *world, o.screenshot_dir, !o.screenshot_dir.empty());
+  }
+  FrameLog log;
+  while (!(*window)->should_close()) {
+    (*window)->begin_frame(
+        [](ImGuiIO& io, void* user) {
+          if (user != nullptr) static_cast<ScriptRunner*>(user)->before_frame(io);
+        },
+        runner.get());
+    const std::size_t applied = kiosk.process_inbox();
+    log.clear();
+    kiosk.draw((*window)->fonts(), &log);
+    std::string shot;
+    if (runner) {
+      shot = runner->after_frame(applied, log);
+    } else if (simulated_customer) {
+      draw_simulated_customer(runtime);
+    }
+    if (Status s = (*window)->end_frame(shot); !s) {
+      std::cerr << "till-kiosk: " << s.error().message << "\n";
+      return 1;
+    }
+    if (!shot.empty()) std::cerr << "till-kiosk: saved " << shot << "\n";
+    if (runner && applied == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // let the runtime work
+    if (runner && runner->done()) {
+      for (const auto& line : runner->output()) std::cout << line << "\n";
+      if (runner->error()) {
+        std::cerr << "till-kiosk: script FAILED: " << runner->error()->message << "\n";
+        return 1;
+      }
+      if (!o.stay_open) break;
+      runner.reset();  // --demo-sale: the cashier takes over
+    }
+  }
+  return 0;
+}
+
+// The kiosk on app::Runtime: a window (interactive or scripted), or the headless demo.
+int run_kiosk(Options o) {
+  bool temporary_data = false;
+  if (o.data_dir.empty() && o.script) {
+    // A script expects a fresh register: its own data folder, removed at exit.
+    o.data_dir = (std::filesystem::temp_directory_path() / ("till-kiosk-script-" + std::to_string(::getpid()))).string();
+    std::error_code ec;
+    std::filesystem::remove_all(o.data_dir, ec);
+    temporary_data = true;
+  }
+  if (o.data_dir.empty()) o.data_dir = default_data_dir();
+  auto doc = app::load_catalog(o.catalog_path.empty() ? app::demo_catalog_path() : std::filesystem::path(o.catalog_path));
   if (!doc) {
     std::cerr << "till-kiosk: " << doc.error().message << "\n";
     return 2;
   }
   std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (auto s = log::init({data_dir + "/till.log", 10 * 1024 * 1024, 5, log::Level::Info, false}); !s) {
+  std::filesystem::create_directories(o.data_dir, ec);
+  if (auto s = log::init({o.data_dir + "/till.log", 10 * 1024 * 1024, 5, log::Level::Info, false}); !s) {
     std::cerr << "till-kiosk: " << s.error().message << "\n";
     return 2;
   }
   app::RuntimeConfig rc;
-  rc.data_dir = data_dir;
-  rc.fee_rule = fee_rule;
+  rc.data_dir = o.data_dir;
+  rc.fee_rule = o.fee_rule;
+  // A script plays the customer itself (card <name>); a person trying the kiosk gets the demo card.
+  rc.customer_presents_demo_card = !o.script.has_value();
   if (const char* key = std::getenv("STRIPE_API_KEY"); key && *key) rc.api_key = Secret(key);
   if (const char* acct = std::getenv("TILL_ACCOUNT"); acct && *acct) rc.account_id = acct;
-  if (!reader_addr.empty()) {
-    const auto colon = reader_addr.rfind(':');
+  if (const char* loc = std::getenv("TILL_LOCATION"); loc && *loc) rc.location_id = loc;
+  if (!o.reader_addr.empty()) {
+    const auto colon = o.reader_addr.rfind(':');
     if (colon == std::string::npos) {
       std::cerr << "till-kiosk: --reader wants HOST:PORT\n";
       return 2;
     }
-    rc.reader_host = reader_addr.substr(0, colon);
-    rc.reader_port = static_cast<std::uint16_t>(std::stoi(reader_addr.substr(colon + 1)));
+    rc.reader_host = o.reader_addr.substr(0, colon);
+    rc.reader_port = static_cast<std::uint16_t>(std::stoi(o.reader_addr.substr(colon + 1)));
   }
-  KioskConfig kc;
-  kc.catalog = doc->catalog;
-  kc.merchant = doc->merchant;
-  kc.api_key = rc.api_key;
   // The manager PIN comes from the environment; the demo default is printed so nobody relies on it.
   const char* pin = std::getenv("TILL_MANAGER_PIN");
-  kc.manager_pin = pin && *pin ? pin : "1234";
+  KioskConfig kc = kiosk_config(*doc, rc, pin && *pin ? pin : "1234");
 
   const Clock& clock = SystemClock::instance();
   Kiosk kiosk(kc, clock, SystemRandom::instance(), nullptr);
@@ -221,34 +244,16 @@ int run_kiosk(DisplayConfig display, std::string data_dir, const std::string& ca
   kiosk.set_sink(&sink);
   kiosk.set_account((*runtime)->account_id(), (*runtime)->mode());
   int rc_exit = 0;
-  if (headless) {
+  if (o.headless) {
     rc_exit = run_runtime_demo(kiosk, **runtime);
   } else {
-    auto window = Window::open(display);
-    if (!window) {
-      std::cerr << "till-kiosk: " << window.error().message
-                << "\n  (without a display, try: till-kiosk --headless-demo, or run under xvfb-run)\n";
-      rc_exit = 2;
-    } else {
-      std::cerr << "till-kiosk: " << (*runtime)->mode() << "; data in " << data_dir
-                << (pin ? "" : "; manager PIN 1234 (demo default: set TILL_MANAGER_PIN)") << "\n";
-      FrameLog log;
-      while (!(*window)->should_close()) {
-        (*window)->begin_frame(nullptr, nullptr);
-        kiosk.process_inbox();
-        log.clear();
-        kiosk.draw((*window)->fonts(), &log);
-        if (!(*runtime)->account_id().empty() && rc.api_key.empty()) draw_simulated_customer(**runtime);
-        if (Status s = (*window)->end_frame({}); !s) {
-          std::cerr << "till-kiosk: " << s.error().message << "\n";
-          rc_exit = 1;
-          break;
-        }
-      }
-    }
+    std::cerr << "till-kiosk: " << (*runtime)->mode() << "; data in " << o.data_dir
+              << (pin ? "" : "; manager PIN 1234 (demo default: set TILL_MANAGER_PIN)") << "\n";
+    rc_exit = run_window(kiosk, **runtime, o, rc.api_key.empty() && rc.reader_host.empty());
   }
   (*runtime)->stop();  // before the kiosk it posts into goes away
   log::shutdown();
+  if (temporary_data) std::filesystem::remove_all(o.data_dir, ec);
   return rc_exit;
 }
 
@@ -280,8 +285,16 @@ int main(int argc, char** argv) {
   app.add_option("--screenshots", screenshot_dir, "Save the script's screenshots (default script: the demo) here, then exit");
   CLI11_PARSE(app, argc, argv);
 
-  std::vector<ScriptStep> steps;
-  const bool scripted = demo_sale || headless_demo || !script_path.empty() || !screenshot_dir.empty();
+  Options o;
+  o.display = display;
+  o.data_dir = data_dir;
+  o.catalog_path = catalog_path;
+  o.reader_addr = reader_addr;
+  o.fee_rule = fee_rule;
+  o.headless = headless_demo;
+  o.screenshot_dir = screenshot_dir;
+  o.stay_open = demo_sale && script_path.empty() && screenshot_dir.empty();
+  const bool scripted = !headless_demo && (demo_sale || !script_path.empty() || !screenshot_dir.empty());
   if (scripted) {
     std::string text(demo_script());
     if (!script_path.empty()) {
@@ -297,7 +310,7 @@ int main(int argc, char** argv) {
       std::cerr << "till-kiosk: " << parsed.error().message << "\n";
       return 2;
     }
-    steps = std::move(*parsed);
+    o.script = std::move(*parsed);
   }
   if (!screenshot_dir.empty()) {
     std::error_code ec;
@@ -307,66 +320,5 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-
-  const Clock& clock = SystemClock::instance();
-  const bool hooks = demo_sale || !script_path.empty() || !screenshot_dir.empty();
-  if (!hooks) return run_kiosk(display, data_dir, catalog_path, reader_addr, fee_rule, headless_demo);
-
-  // Test hooks: the in-memory SimulatedEffects world (see the top of this file).
-  Kiosk kiosk(demo_config(), clock, SystemRandom::instance(), nullptr);
-  SimulatedEffects world([&kiosk](pos::Action a) { kiosk.post(std::move(a)); }, clock);
-  kiosk.set_sink(&world);
-
-  if (headless_demo) return run_headless_demo(kiosk, world, std::move(steps));
-
-  display.vsync = !scripted;
-  auto window = Window::open(display);
-  if (!window) {
-    std::cerr << "till-kiosk: " << window.error().message
-              << "\n  (without a display, try: till-kiosk --headless-demo, or run under xvfb-run)\n";
-    return 2;
-  }
-  std::cerr << "till-kiosk: SIMULATED reader and Stripe (till::ui::SimulatedEffects); manager PIN 1234 (demo)\n";
-  std::unique_ptr<ScriptRunner> runner;
-  if (scripted) runner = std::make_unique<ScriptRunner>(std::move(steps), kiosk, world, screenshot_dir, !screenshot_dir.empty());
-  const bool exit_when_done = !script_path.empty() || !screenshot_dir.empty();
-  bool online = true;
-  bool reader = true;
-  if (!runner) {
-    world.connect_reader(true);
-    world.set_online(true);
-  }
-  FrameLog log;
-  while (!(*window)->should_close()) {
-    (*window)->begin_frame(
-        [](ImGuiIO& io, void* user) {
-          if (user != nullptr) static_cast<ScriptRunner*>(user)->before_frame(io);
-        },
-        runner.get());
-    const std::size_t applied = kiosk.process_inbox();
-    log.clear();
-    kiosk.draw((*window)->fonts(), &log);
-    std::string shot;
-    if (runner) {
-      shot = runner->after_frame(applied, log);
-    } else {
-      kiosk.set_day_report(world.day_report());
-      draw_simulator_panel(world, online, reader);
-    }
-    if (Status s = (*window)->end_frame(shot); !s) {
-      std::cerr << "till-kiosk: " << s.error().message << "\n";
-      return 1;
-    }
-    if (!shot.empty()) std::cerr << "till-kiosk: saved " << shot << "\n";
-    if (runner && runner->done()) {
-      for (const auto& line : runner->output()) std::cout << line << "\n";
-      if (runner->error()) {
-        std::cerr << "till-kiosk: script FAILED: " << runner->error()->message << "\n";
-        return 1;
-      }
-      if (exit_when_done) break;
-      runner.reset();  // --demo-sale: the cashier takes over
-    }
-  }
-  return 0;
+  return run_kiosk(std::move(o));
 }

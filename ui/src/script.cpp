@@ -1,15 +1,18 @@
 #include "till/ui/script.hpp"
 
+#include <algorithm>
 #include <cfloat>
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include "till/ui/harness.hpp"
 
 namespace till::ui {
 namespace {
 
-constexpr int kStuckLimit = 600;  // frames without settling before a step is declared stuck
+// A check that does not hold yet: retried every frame until the step timeout.
+Status not_yet(std::string why) { return fail(ErrorKind::Unavailable, std::move(why)); }
 
 bool label_matches(const std::string& label, const std::string& want) {
   return label == want || (label.size() > want.size() && label.compare(0, want.size(), want) == 0 &&
@@ -43,9 +46,9 @@ struct VerbSpec {
   std::size_t min_args;
 };
 constexpr VerbSpec kVerbs[] = {
-    {"reader", 1}, {"online", 0}, {"offline", 0}, {"stripe", 1}, {"card", 2}, {"reader-fail", 1},
-    {"resolve", 1}, {"seed-dead", 4}, {"tap", 1}, {"type", 1}, {"key", 1}, {"scan", 1}, {"add", 1},
-    {"expect", 2}, {"screenshot", 1}, {"print", 1}, {"wait", 1},
+    {"card", 1},  {"queue-card", 1}, {"online", 0}, {"offline", 0}, {"stripe", 1}, {"reader", 1},
+    {"tap", 1},   {"type", 1},       {"key", 1},    {"scan", 1},    {"add", 1},    {"expect", 2},
+    {"screenshot", 1}, {"print", 1}, {"wait", 1},
 };
 
 }  // namespace
@@ -85,95 +88,109 @@ Result<std::vector<ScriptStep>> parse_script(std::string_view text) {
 }
 
 std::string_view demo_script() {
-  return R"(# Till demo: everything below runs through the real views and pos::update.
-# The reader and Stripe are SIMULATED (till::ui::SimulatedEffects).
-reader connect
-online
+  return R"(# Till demo: everything below runs through the real views, pos::update and app::Runtime (the
+# store, the reader driver, the sync engine). The customer, the reader device, the network and
+# Stripe (till-stripe-sim on 127.0.0.1) are SIMULATED.
+expect text READER OK
 expect screen sell
 # 1. An approved card sale: two lattes by touch, a croissant by the wedge scanner, a 15% tip.
 tap Latte
 tap Latte
-scan 0012345000065
-expect text Croissant
+scan 2000000000145
+expect text Butter Croissant
 tap 15%
 expect text TOTAL
-expect text USD 15.30
 screenshot 01-sell
-stripe approve
 tap Charge card (F2)
 expect screen payment
 expect text Present card
 screenshot 02-payment
-card visa 4242
+card visa
 expect screen receipt
 expect text OK PAID
+expect text APPROVED
 screenshot 03-receipt-approved
 print receipt
 tap New sale (F5)
-# 2. Declined, then another card.
+# 2. Declined by the card's bank, then another card.
 tap Mocha
-stripe decline insufficient_funds
 tap Charge card (F2)
-card mastercard 5100
+expect text Present card
+card insufficient_funds
 expect text Insufficient funds
 expect button Try another card
 screenshot 04-declined
 tap Try another card
-card visa 1881
+expect text Present card
+card mastercard
 expect screen receipt
 tap New sale (F5)
-# 3. The answer never comes: in doubt, no retry button, then Stripe says approved (one charge).
+# 3. Stripe takes the payment but its answer is lost: in doubt, no retry button. When answers
+# flow again the engine re-sends with the same key and Stripe replays its answer (one charge).
 tap Cappuccino
-stripe unknown
+stripe lose-answers
 tap Charge card (F2)
-card amex 0005
+expect text Present card
+card amex
 expect text Outcome unknown
 expect no-button Try another card
 expect no-button Cancel payment
 screenshot 05-in-doubt
-resolve approved
+stripe answers
 expect screen receipt
+expect text OK PAID
 print receipt
 tap New sale (F5)
-# 4. Offline: a payment stored within the caps; the staff banner shows it.
+# 4. Offline: the payment is stored within the caps; the staff banner shows it.
 offline
-tap Bagel
+expect text OFFLINE (STAFF ONLY)
+tap Americano
 tap Charge card (F2)
-card visa 4242
+expect text Present card
+card visa
 expect screen receipt
+expect text STORED OFFLINE
 tap New sale (F5)
 tap Espresso
-expect text OFFLINE (STAFF ONLY)
 expect text 1 payment stored
 screenshot 06-offline-banner
+tap Clear cart
+# Back online: the stored payment is forwarded and approved.
+online
+expect text ONLINE
+expect no-text 1 payment stored
 # 5. Back office behind the manager PIN.
-seed-dead sale_demo_0 1250 req_sim_dead1 invalid_request_error: No such payment_method: 'pm_expired'
 tap Manager (F9)
 type 1234
 tap OK
 expect screen back_office
+expect text done:
 screenshot 07-back-office
-tap Needs attention (1)
-expect text Stripe request id: req_sim_dead1
+tap Needs attention (0)
+expect text Nothing needs attention
 screenshot 08-back-office-attention
+tap Readers
+expect text CONNECTED
+screenshot 09-back-office-readers
 tap Settings
 expect text API key
-screenshot 09-back-office-settings
+screenshot 10-back-office-settings
 tap End of day
 expect text Sales
-screenshot 10-back-office-end-of-day
+screenshot 11-back-office-end-of-day
 tap Close back office
 print sync
 )";
 }
 
-ScriptRunner::ScriptRunner(std::vector<ScriptStep> steps, Kiosk& kiosk, SimulatedEffects& world,
-                           std::string screenshot_dir, bool can_screenshot)
+ScriptRunner::ScriptRunner(std::vector<ScriptStep> steps, Kiosk& kiosk, ScriptWorld& world, std::string screenshot_dir,
+                           bool can_screenshot, std::chrono::milliseconds step_timeout)
     : steps_(std::move(steps)),
       kiosk_(kiosk),
       world_(world),
       dir_(std::move(screenshot_dir)),
-      can_screenshot_(can_screenshot) {}
+      can_screenshot_(can_screenshot),
+      step_timeout_(step_timeout) {}
 
 void ScriptRunner::before_frame(ImGuiIO& io) {
   switch (input_) {
@@ -222,7 +239,10 @@ void ScriptRunner::failed(const ScriptStep& step, const std::string& why, const 
 
 std::string ScriptRunner::after_frame(std::size_t applied, const FrameLog& log) {
   ++frames_;
-  kiosk_.set_day_report(world_.day_report());
+  if (const auto& sale = kiosk_.model().sale;
+      sale && std::find(sale_ids_.begin(), sale_ids_.end(), sale->id) == sale_ids_.end()) {
+    sale_ids_.push_back(sale->id);
+  }
   if (done()) return {};
   if (input_ == Input::Hover) {
     input_ = Input::Press;
@@ -243,18 +263,22 @@ std::string ScriptRunner::after_frame(std::size_t applied, const FrameLog& log) 
     --wait_frames_;
     return {};
   }
-  if (quiet_frames_ < 2) {
-    if (++stuck_frames_ > kStuckLimit && next_ < steps_.size()) failed(steps_[next_], "the kiosk never settled");
-    return {};
-  }
-  stuck_frames_ = 0;
   if (next_ >= steps_.size()) {
-    done_ = true;
+    if (quiet_frames_ >= 2) done_ = true;
     return {};
   }
-  const ScriptStep& step = steps_[next_++];
-  quiet_frames_ = 0;
+  const ScriptStep& step = steps_[next_];
+  const auto now = Steady::now();
+  if (!step_started_) step_started_ = now;
+  const bool timed_out = now - *step_started_ > step_timeout_;
+  if (quiet_frames_ < 2) {
+    if (timed_out) failed(step, "the kiosk never settled");
+    return {};
+  }
   if (step.verb == "screenshot") {
+    ++next_;
+    step_started_.reset();
+    quiet_frames_ = 0;
     if (!can_screenshot_) {
       output_.push_back("screenshot " + step.args[0] + ": skipped (no window)");
       return {};
@@ -263,43 +287,42 @@ std::string ScriptRunner::after_frame(std::size_t applied, const FrameLog& log) 
     screenshots_.push_back(path);
     return path;
   }
-  if (Status s = execute(step, log); !s) failed(step, s.error().message, &log);
+  Status s = execute(step, log);
+  if (s) {
+    ++next_;
+    step_started_.reset();
+    quiet_frames_ = 0;
+    return {};
+  }
+  // A check that does not hold yet is tried again next frame, until the step timeout.
+  if (s.error().kind == ErrorKind::Unavailable && !timed_out) return {};
+  failed(step, s.error().message + (s.error().kind == ErrorKind::Unavailable ? " (waited " +
+                                        std::to_string(step_timeout_.count()) + " ms)" : std::string()),
+         &log);
   return {};
 }
 
 Status ScriptRunner::execute(const ScriptStep& step, const FrameLog& log) {
   const std::string& v = step.verb;
   const auto& a = step.args;
-  if (v == "reader") {
-    world_.connect_reader(a[0] == "connect");
+  if (v == "card") {
+    return world_.present_card(a[0]);
+  } else if (v == "queue-card") {
+    return world_.queue_card(a[0]);
   } else if (v == "online" || v == "offline") {
-    world_.set_online(v == "online");
+    return world_.set_outage(v == "offline");
   } else if (v == "stripe") {
-    SimulatedEffects::Outcome o;
-    if (a[0] == "approve") {
-      o.kind = SimulatedEffects::Outcome::Kind::Approve;
-    } else if (a[0] == "decline") {
-      o.kind = SimulatedEffects::Outcome::Kind::Decline;
-      o.decline_code = a.size() > 1 ? a[1] : "card_declined";
-    } else if (a[0] == "unknown") {
-      o.kind = SimulatedEffects::Outcome::Kind::Unknown;
-    } else {
-      return fail(ErrorKind::InvalidArgument, "stripe approve|decline <code>|unknown");
+    if (a[0] != "lose-answers" && a[0] != "answers") {
+      return fail(ErrorKind::InvalidArgument, "stripe lose-answers|answers");
     }
-    world_.set_next_outcome(o);
-  } else if (v == "card") {
-    return world_.present_card(a[0], a[1], a.size() > 2 ? a[2] : "contactless_emv");
-  } else if (v == "reader-fail") {
-    return world_.fail_collect(step.rest);
-  } else if (v == "resolve") {
-    world_.resolve_in_doubt(a[0] == "approved", a.size() > 1 ? a[1] : "");
-  } else if (v == "seed-dead") {
-    const std::string error = step.rest.substr(step.rest.find(a[2]) + a[2].size() + 1);
-    world_.seed_dead_operation(a[0], std::atoll(a[1].c_str()), error, a[2]);
+    return world_.set_lost_answers(a[0] == "lose-answers");
+  } else if (v == "reader") {
+    if (a[0] != "unplug" && a[0] != "plug") return fail(ErrorKind::InvalidArgument, "reader unplug|plug");
+    return world_.set_reader_unplugged(a[0] == "unplug");
   } else if (v == "tap") {
     const LoggedItem* item = find_button(log, step.rest);
-    if (item == nullptr) return fail(ErrorKind::NotFound, "no button '" + step.rest + "' on screen");
-    if (!item->enabled) return fail(ErrorKind::FailedPrecondition, "button '" + step.rest + "' is disabled");
+    if (item == nullptr) return not_yet("no button '" + step.rest + "' on screen");
+    if (!item->enabled) return not_yet("button '" + step.rest + "' is disabled");
     target_ = ImVec2((item->min.x + item->max.x) * 0.5f, (item->min.y + item->max.y) * 0.5f);
     input_ = Input::Hover;
   } else if (v == "type") {
@@ -317,24 +340,24 @@ Status ScriptRunner::execute(const ScriptStep& step, const FrameLog& log) {
   } else if (v == "expect") {
     const std::string what = step.rest.substr(step.rest.find(a[0]) + a[0].size() + 1);
     if (a[0] == "screen") {
-      if (pos::to_string(kiosk_.model().screen) != what) {
-        return fail(ErrorKind::FailedPrecondition, "expected screen " + what);
-      }
+      if (pos::to_string(kiosk_.model().screen) != what) return not_yet("expected screen " + what);
     } else if (a[0] == "text") {
-      if (!log.shows(what)) return fail(ErrorKind::FailedPrecondition, "expected text '" + what + "'");
+      if (!log.shows(what)) return not_yet("expected text '" + what + "'");
+    } else if (a[0] == "no-text") {
+      if (log.shows(what)) return not_yet("unexpected text '" + what + "'");
     } else if (a[0] == "button") {
-      if (find_button(log, what) == nullptr) return fail(ErrorKind::FailedPrecondition, "expected button '" + what + "'");
+      if (find_button(log, what) == nullptr) return not_yet("expected button '" + what + "'");
     } else if (a[0] == "no-button") {
-      if (find_button(log, what) != nullptr) return fail(ErrorKind::FailedPrecondition, "unexpected button '" + what + "'");
+      if (find_button(log, what) != nullptr) return not_yet("unexpected button '" + what + "'");
     } else {
-      return fail(ErrorKind::InvalidArgument, "expect screen|text|button|no-button");
+      return fail(ErrorKind::InvalidArgument, "expect screen|text|no-text|button|no-button");
     }
   } else if (v == "print") {
     if (a[0] == "receipt") {
       output_.push_back(kiosk_.model().last_receipt);
     } else if (a[0] == "sync") {
-      output_.push_back("Sync outcome (SIMULATED Stripe; the real sync engine is not wired in yet):");
-      for (const auto& line : world_.sync_summary()) output_.push_back("  " + line);
+      output_.push_back("Sync outcome (the store's outbox; Stripe is SIMULATED by till-stripe-sim):");
+      for (const auto& line : world_.sync_summary(sale_ids_)) output_.push_back("  " + line);
     } else {
       return fail(ErrorKind::InvalidArgument, "print receipt|sync");
     }
@@ -344,13 +367,13 @@ Status ScriptRunner::execute(const ScriptStep& step, const FrameLog& log) {
   return ok();
 }
 
-Result<std::vector<std::string>> run_script_headless(std::vector<ScriptStep> steps, Kiosk& kiosk,
-                                                     SimulatedEffects& world, int max_frames) {
+Result<std::vector<std::string>> run_script_headless(std::vector<ScriptStep> steps, Kiosk& kiosk, ScriptWorld& world,
+                                                     std::chrono::milliseconds step_timeout,
+                                                     std::vector<std::string>* sales) {
   HeadlessContext ctx;
-  ScriptRunner runner(std::move(steps), kiosk, world, "", false);
+  ScriptRunner runner(std::move(steps), kiosk, world, "", false, step_timeout);
   FrameLog log;
   while (!runner.done()) {
-    if (runner.frames() >= max_frames) return fail(ErrorKind::Internal, "script did not finish within the frame bound");
     runner.before_frame(ImGui::GetIO());
     ctx.new_frame();
     const std::size_t applied = kiosk.process_inbox();
@@ -358,7 +381,10 @@ Result<std::vector<std::string>> run_script_headless(std::vector<ScriptStep> ste
     kiosk.draw(ctx.fonts(), &log);
     ctx.end_frame();
     runner.after_frame(applied, log);
+    // Nothing happened this frame: let the world's threads (the runtime's core thread) work.
+    if (applied == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  if (sales != nullptr) *sales = runner.sale_ids();
   if (runner.error()) return fail(*runner.error());
   return runner.output();
 }

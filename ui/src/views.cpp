@@ -487,7 +487,9 @@ std::string age_text(std::chrono::milliseconds age) {
 // ---- status bar, banners -----------------------------------------------------------------------
 
 void draw_status_bar(const pos::Model& m, ViewState& state, const ViewEnv& env) {
-  text(env.log, "Till  |  register " + env.config.register_id + "  |  " + env.config.mode);
+  // The mode without its detail (the simulator's address is in the settings): the bar must fit.
+  const std::string& mode = env.config.mode;
+  text(env.log, "Till  |  register " + env.config.register_id + "  |  " + mode.substr(0, mode.find(" (")));
   ImGui::SameLine();
   if (m.reader.connected) {
     badge(env.log, "READER OK", Tone::Good);
@@ -499,7 +501,9 @@ void draw_status_bar(const pos::Model& m, ViewState& state, const ViewEnv& env) 
   ImGui::SameLine();
   badge(env.log, m.offline.online ? "ONLINE" : "OFFLINE", m.offline.online ? Tone::Good : Tone::Warning);
   const float button_w = 230.0f * ImGui::GetFontSize() / 20.0f;
-  ImGui::SameLine(std::max(ImGui::GetCursorPosX(), ImGui::GetWindowContentRegionMax().x - button_w));
+  // Right-aligned, but never over the badges (a long reader label pushes it right instead).
+  const float after_badges = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + ImGui::GetStyle().ItemSpacing.x;
+  ImGui::SameLine(std::max(after_badges, ImGui::GetWindowContentRegionMax().x - button_w));
   if (m.screen == pos::Screen::BackOffice) {
     if (touch_button(env.log, "Close back office", ImVec2(button_w, 0))) env.dispatch(pos::CloseBackOffice{});
   } else if (touch_button(env.log, "Manager (F9)", ImVec2(button_w, 0)) || key_pressed(kKeyF9)) {

@@ -14,6 +14,7 @@
 // CreateAttempt, UpdateAttempt, EnqueueOperation) fails, the rest of that list is skipped and
 // StoreFailed is posted, so a card is never collected for a sale or attempt that is not on disk.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,13 +39,21 @@ struct RuntimeConfig {
   std::string api_base;              // default https://api.stripe.com
   std::string ca_file;               // extra CA (loopback simulator over TLS only)
   std::string fee_rule = "0";        // sync::FeeRule text, e.g. "30+290bp"
+  std::string location_id;           // Stripe Terminal location (tml_...); shown in the settings
   std::string capture_method = "automatic";
   // Reader. Empty reader_host: the in-process simulated reader.
   std::string reader_host;
   std::uint16_t reader_port = 0;
   std::string demo_card = "4242424242424242";  // what the simulated customer presents
+  // SIMULATED reader only. true: for every collect with no queued card the simulated customer
+  // presents demo_card by itself (a person trying the kiosk). false: nobody presents a card until
+  // present_card() (scripts and tests that want to see the "present card" screen).
+  bool customer_presents_demo_card = true;
   std::uint64_t seed = 1;            // simulators only
   const Clock* clock = nullptr;      // nullptr: SystemClock
+  // While the register is offline, how often the runtime checks whether Stripe answers again
+  // (GET /v1/account). Nothing is forwarded until a check succeeds.
+  std::chrono::milliseconds probe_interval{2'000};
 };
 
 class Runtime {
@@ -73,9 +82,36 @@ class Runtime {
   std::string mode() const;
   std::string store_path() const;
 
-  // SIMULATED reader only: queue what the next customer presents (a test card name or number).
-  // FailedPrecondition with a real reader.
+  // ---- SIMULATED world (the embedded default only) ---------------------------------------------
+  // Test and demo hooks: the kiosk's --script / --screenshots / --demo-sale and the tests use them
+  // to play the customer, the shop's network and Stripe's faults. Each fails FailedPrecondition
+  // when the runtime does not run that simulator (a real reader, a live Stripe key); otherwise it
+  // queues its work on the core thread and returns at once. Any thread but the core thread.
+
+  // Queue what the next customer presents (a test card name or number, hwsim/test_cards.hpp);
+  // it is presented by itself shortly after the collect starts.
   Status queue_card(std::string card);
+  // The customer presents this card on the reader now (the collect must be waiting for a card;
+  // if not, the device refuses and the refusal is logged).
+  Status present_card(std::string card);
+  // SIMULATED outage of the shop's internet. true: the embedded till-stripe-sim answers every
+  // request 503 (nothing applied), the simulated reader's own network is down (it stores payments
+  // and forwards later), and the runtime's connectivity check runs at once and fails, so the
+  // register goes offline and nothing is forwarded. false: the faults are cleared and the next
+  // check brings the register back online; stored payments are forwarded then.
+  Status simulate_outage(bool down);
+  // SIMULATED lost answers. true: till-stripe-sim applies the next POST and drops the connection
+  // before answering (lost_after_commit), and resets every later POST before reading it, so the
+  // client's same-key retries get no answer either and a payment sent now ends in doubt. false:
+  // answers flow again; the engine re-sends the in-doubt operation with the same key and Stripe
+  // replays the stored answer (one charge).
+  Status simulate_lost_answers(bool lost);
+  // SIMULATED reader cable: unplugged (the link drops) or plugged back in (the driver reconnects).
+  Status simulate_reader_unplugged(bool unplugged);
+
+  // One line per outbox operation of these sales, from the store: "create_payment_intent sale=...
+  // done pi_...". Blocks until the core thread answers; never call it from the core thread.
+  std::vector<std::string> sync_summary(const std::vector<std::string>& sale_ids);
 
   struct Impl;
 

@@ -1,17 +1,23 @@
 #pragma once
 // The kiosk's test hook: a small line-based script that drives the real kiosk frame by frame,
-// the way a cashier and a simulated world would. It clicks buttons by their label (through
+// the way a cashier and a customer would. It clicks buttons by their label (through
 // io.MousePos/MouseDown, so the click goes through the real widgets), types like a keyboard-wedge
-// scanner, changes the simulated world (reader, connectivity, Stripe's answer), checks what the
-// screen shows, and asks for screenshots. Used by `till-kiosk --script FILE`, `--demo-sale`,
-// `--screenshots DIR` and `--headless-demo`, and by the UI tests.
+// scanner, plays the SIMULATED world around the kiosk through a ScriptWorld (the customer's card,
+// the shop's network, Stripe's lost answers, the reader's cable), checks what the screen shows,
+// and asks for screenshots. Used by `till-kiosk --script FILE`, `--demo-sale`, `--screenshots DIR`
+// and by the UI tests, on app::Runtime (ui/include/till/ui/runtime_world.hpp).
+//
+// The world is asynchronous (the runtime answers on its core thread), so `expect` and `tap` wait:
+// each is retried every frame until it holds (or the button is there and enabled), and fails
+// after the step timeout.
 //
 //   # comment
-//   reader connect|disconnect        online | offline
-//   stripe approve | stripe decline <code> | stripe unknown      (answer to the next payment)
-//   card <brand> <last4> [read_method]   reader-fail <reason...>
-//   resolve approved | resolve declined <code>                   (the in-doubt resolver)
-//   seed-dead <sale_id> <amount_minor> <request_id> <error...>
+//   card <name>         the customer presents this test card now (visa, mastercard, amex,
+//                       insufficient_funds, expired_card, ... : hardware-sim/test_cards)
+//   queue-card <name>   the next collect is answered with this card by itself
+//   offline | online    SIMULATED outage of the shop's internet starts / ends
+//   stripe lose-answers | stripe answers     Stripe applies writes but its answers are lost / flow
+//   reader unplug | reader plug
 //   tap <label>        a button, a tab or a cart line ("line: Latte") whose label is <label> (or starts
 //                      with "<label>\n", for product tiles)
 //   type <text>        characters into the focused field (or the wedge scanner)
@@ -20,9 +26,10 @@
 //   expect screen sell|payment|receipt|back_office     expect text <substring>
 //   expect no-button <label>          expect button <label>
 //   screenshot <name>  saves <dir>/<name>.png (window mode only; headless notes it and goes on)
-//   print receipt | print sync        output for --headless-demo
+//   print receipt | print sync        output (the receipt on screen; the sales' outbox operations)
 //   wait <frames>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,10 +39,24 @@
 
 #include "till/base/result.hpp"
 #include "till/ui/kiosk.hpp"
-#include "till/ui/simulated.hpp"
 #include "till/ui/widgets.hpp"
 
 namespace till::ui {
+
+// What a script can do to the world around the kiosk. Implemented over app::Runtime's SIMULATED
+// hooks (RuntimeWorld); tests may implement it with a recording double. Called on the UI thread;
+// each returns at once (the world answers later, through the kiosk's inbox).
+class ScriptWorld {
+ public:
+  virtual ~ScriptWorld() = default;
+  virtual Status present_card(const std::string& card) = 0;
+  virtual Status queue_card(const std::string& card) = 0;
+  virtual Status set_outage(bool down) = 0;
+  virtual Status set_lost_answers(bool lost) = 0;
+  virtual Status set_reader_unplugged(bool unplugged) = 0;
+  // Lines describing what reached Stripe for these sales (print sync).
+  virtual std::vector<std::string> sync_summary(const std::vector<std::string>& sale_ids) = 0;
+};
 
 struct ScriptStep {
   int line = 0;
@@ -47,12 +68,15 @@ struct ScriptStep {
 // InvalidArgument naming the line for an unknown verb or missing arguments.
 Result<std::vector<ScriptStep>> parse_script(std::string_view text);
 
-// The built-in end-to-end demo: a sale approved, a decline then another card, an in-doubt
-// payment resolved approved (no second charge), an offline sale stored, the back office.
-// Screenshots: 01-sell, 02-payment, 03-receipt-approved, 04-declined, 05-in-doubt,
-// 06-offline-banner, 07-back-office, 08-back-office-attention, 09-back-office-settings,
-// 10-back-office-end-of-day.
+// The built-in end-to-end demo, written for the demo catalog (app/data/demo_catalog.json) on
+// app::Runtime: a sale approved, a decline then another card, an in-doubt payment resolved
+// approved by the engine with the same key (one charge), an offline sale stored and forwarded
+// when the connection returns, the back office. Screenshots: see kDemoScreenshots.
 std::string_view demo_script();
+inline constexpr const char* kDemoScreenshots[] = {
+    "01-sell", "02-payment", "03-receipt-approved", "04-declined", "05-in-doubt", "06-offline-banner",
+    "07-back-office", "08-back-office-attention", "09-back-office-readers", "10-back-office-settings",
+    "11-back-office-end-of-day"};
 
 // Runs a script against a kiosk and its simulated world. Single-threaded (UI thread). The frame
 // loop calls before_frame() before ImGui::NewFrame (after the platform backend), then
@@ -60,8 +84,10 @@ std::string_view demo_script();
 // is a screenshot to save from this frame.
 class ScriptRunner {
  public:
-  ScriptRunner(std::vector<ScriptStep> steps, Kiosk& kiosk, SimulatedEffects& world,
-               std::string screenshot_dir, bool can_screenshot);
+  // `step_timeout`: how long an expect/tap may wait, and a step may take to settle (real time:
+  // the world answers from other threads).
+  ScriptRunner(std::vector<ScriptStep> steps, Kiosk& kiosk, ScriptWorld& world, std::string screenshot_dir,
+               bool can_screenshot, std::chrono::milliseconds step_timeout = std::chrono::seconds(30));
 
   void before_frame(ImGuiIO& io);
   // `applied` is what process_inbox() returned this frame. Returns a PNG path or "".
@@ -72,23 +98,29 @@ class ScriptRunner {
   // Lines for the console (print steps, skipped screenshots).
   const std::vector<std::string>& output() const noexcept { return output_; }
   const std::vector<std::string>& screenshots() const noexcept { return screenshots_; }
-  // Frames run so far (a script that never settles fails after a bound instead of hanging).
+  // Frames run so far.
   int frames() const noexcept { return frames_; }
+  // The sales the kiosk has had while the script ran, in order (for print sync and tests).
+  const std::vector<std::string>& sale_ids() const noexcept { return sale_ids_; }
 
  private:
+  using Steady = std::chrono::steady_clock;
+  // Ok: done. NotFound / FailedPrecondition from a check: not yet (retried until the timeout).
   Status execute(const ScriptStep& step, const FrameLog& log);
   void failed(const ScriptStep& step, const std::string& why, const FrameLog* log = nullptr);
 
   std::vector<ScriptStep> steps_;
   std::size_t next_ = 0;
   Kiosk& kiosk_;
-  SimulatedEffects& world_;
+  ScriptWorld& world_;
   std::string dir_;
   bool can_screenshot_;
+  std::chrono::milliseconds step_timeout_;
   int quiet_frames_ = 0;
   int wait_frames_ = 0;
   int frames_ = 0;
-  int stuck_frames_ = 0;
+  std::optional<Steady::time_point> step_started_;  // the current step's first try
+  std::vector<std::string> sale_ids_;
   // A tap is three frames: hover (tabs ignore a press on the frame the pointer arrives from another
   // item), press, release.
   enum class Input { None, Hover, Press, Release } input_ = Input::None;
@@ -103,8 +135,11 @@ class ScriptRunner {
 };
 
 // Runs a whole script with a HeadlessContext (no display): every frame is drawn, clicks go
-// through the widgets, screenshots are skipped. Returns the runner's output lines, or the error.
-Result<std::vector<std::string>> run_script_headless(std::vector<ScriptStep> steps, Kiosk& kiosk,
-                                                     SimulatedEffects& world, int max_frames = 20'000);
+// through the widgets, screenshots are skipped; an idle frame yields the CPU for a millisecond so
+// the world's threads can answer. Returns the runner's output lines (and, through `sales`, the
+// sale ids seen), or the error.
+Result<std::vector<std::string>> run_script_headless(std::vector<ScriptStep> steps, Kiosk& kiosk, ScriptWorld& world,
+                                                     std::chrono::milliseconds step_timeout = std::chrono::seconds(30),
+                                                     std::vector<std::string>* sales = nullptr);
 
 }  // namespace till::ui
