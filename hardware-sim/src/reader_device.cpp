@@ -1,6 +1,8 @@
 #include "till/hwsim/reader_device.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include "till/base/log.hpp"
 
@@ -185,10 +187,36 @@ p::Status ReaderDevice::status_message() const {
 
 void ReaderDevice::send_status() { send(status_message()); }
 
+namespace {
+
+// The name a card carries in till-stripe-sim's token scheme (stripe-sim/README.md "Token
+// scheme"): camelCase of the test card's name, and "chargeDeclined" for the generic decline card,
+// so a token forwarded to the simulator gets that card's outcome there (a "decline" card stored
+// offline is declined when it is forwarded, as it would be on Stripe).
+std::string stripe_test_name(std::string_view name) {
+  if (name == "declined") return "chargeDeclined";
+  std::string out;
+  bool upper = false;
+  for (char c : name) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    out.push_back(upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c);
+    upper = false;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ReaderDevice::new_token() {
-  // Letters only after "pm_sim_": a token can never look like a card number.
+  // pm_test_<cardName>_<20 random letters>. Letters only: a token can never look like a card
+  // number, and it names the test card, never its number.
   static constexpr char kAlphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
-  std::string t = "pm_sim_";
+  std::string t = "pm_test_";
+  t += txn_ && txn_->card ? stripe_test_name(txn_->card->name) : std::string("visa");
+  t.push_back('_');
   for (int i = 0; i < 20; ++i) t.push_back(kAlphabet[random_.uniform(sizeof kAlphabet - 1)]);
   return t;
 }

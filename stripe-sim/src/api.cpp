@@ -696,6 +696,24 @@ Response Api::Impl::control(const Request& request) {
       }
       it->second.status = *s;
     }
+    if (const std::string* s = params.get("timeout")) {
+      if (*s != "true" && *s != "false") return error_response(invalid("timeout must be true or false").value(), rid);
+      it->second.unreachable = *s == "true";
+    }
+    if (const std::string* code = params.get("fail_action")) {
+      // A failure on the reader itself (the customer cancelled, no card before the reader's own
+      // timeout, ...): the in-progress action fails with this code; nothing is charged.
+      Reader& r = it->second;
+      if (code->empty() || !r.action || r.action->status != "in_progress") {
+        return error_response(invalid("fail_action needs a code and an in-progress action").value(), rid);
+      }
+      r.action->status = "failed";
+      r.action->failure_code = *code;
+      const std::string* message = params.get("failure_message");
+      r.action->failure_message = message ? *message : "The action failed on the reader (" + *code + ").";
+      r.action->complete_soon = false;
+      emit(nullptr, r.account, r.livemode, "terminal.reader.action_failed", render(r));
+    }
     return json_response(200, render(it->second), rid);
   }
   ApiError e;

@@ -1069,6 +1069,19 @@ struct Handlers {
     return {};
   }
 
+  // The answer to an action POST once the action was handed to the reader: the reader, or, for
+  // an unreachable reader, terminal_reader_timeout (stored under the key like every state error;
+  // the action did start, which is exactly why a client must treat this answer as unknown).
+  Out<Json> action_started(Reader& r) {
+    if (r.unreachable) {
+      return state_error(
+          "The request to the reader timed out. The reader may or may not have received it; "
+          "retrieve the reader to see its current action.",
+          "terminal_reader_timeout");
+    }
+    return s.render(r);
+  }
+
   Out<Json> create_location() {
     const Params& p = ctx.params;
     if (auto a = allow_only(p, {"display_name", "address", "metadata", "configuration_overrides"}); !a) {
@@ -1158,7 +1171,7 @@ struct Handlers {
     auto config = ctx.params.children("process_config", &nested);
     if (!config.empty()) a.detail["process_config"] = config;
     r.action = std::move(a);
-    return s.render(r);
+    return action_started(r);
   }
 
   Out<Json> set_reader_display(Reader& r) {
@@ -1201,7 +1214,7 @@ struct Handlers {
     a.detail = {{"type", "cart"}, {"cart", cart}};
     a.complete_soon = true;
     r.action = std::move(a);
-    return s.render(r);
+    return action_started(r);
   }
 
   Out<Json> refund_payment(Reader& r) {
@@ -1244,7 +1257,7 @@ struct Handlers {
                 {"amount", optional_int(a.refund_amount)},
                 {"refund_application_fee", a.refund_application_fee}};
     r.action = std::move(a);
-    return s.render(r);
+    return action_started(r);
   }
 
   Out<Json> cancel_action(Reader& r) {
@@ -1253,6 +1266,10 @@ struct Handlers {
     if (!r.action || r.action->status != "in_progress") {
       return state_error("This reader has no in-progress action to cancel.",
                          "terminal_reader_action_not_cancelable");
+    }
+    if (r.unreachable) {
+      // The cancel never reached the reader: its action carries on.
+      return action_started(r);
     }
     // As Stripe answers: the reader comes back with no action. The interrupted action is
     // reported as failed (canceled) to webhooks so a waiting client learns of it.
@@ -1276,6 +1293,10 @@ struct Handlers {
         (r.action->type != "process_payment_intent" && r.action->type != "refund_payment")) {
       return state_error("The reader has no in-progress action that accepts a payment method.",
                          "terminal_reader_no_action");
+    }
+    if (r.status != "online") {
+      // An offline reader cannot reach Stripe to authorize: the card tap goes nowhere.
+      return tl::unexpected(reader_available(r).error());
     }
     std::string number = "4242424242424242";
     const std::string* type = p.get("type");

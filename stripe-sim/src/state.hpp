@@ -168,6 +168,9 @@ struct Reader {
   std::string id, account, label, location, serial_number;
   bool livemode = false;
   std::string status = "online";
+  // Simulated: Stripe cannot reach the reader in time. Actions are still delivered (started) but
+  // the POST answers terminal_reader_timeout; cancel_action does not get through.
+  bool unreachable = false;
   std::optional<ReaderAction> action;
   std::map<std::string, std::string> metadata;
   std::uint64_t seq = 0;

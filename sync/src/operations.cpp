@@ -113,7 +113,7 @@ Result<pos::OutboxOperation> make_payment_intent_operation(const pos::Sale& sale
   if (a.amount <= 0 || a.currency.empty()) {
     return fail(ErrorKind::InvalidArgument, "attempt " + a.id + " needs a positive amount and a currency");
   }
-  if (a.payment_method.empty()) {
+  if (a.payment_method.empty() && !options.server_driven) {
     return fail(ErrorKind::InvalidArgument, "attempt " + a.id + " has no payment method token from the reader");
   }
   const std::string& cm = options.capture_method;
@@ -127,8 +127,10 @@ Result<pos::OutboxOperation> make_payment_intent_operation(const pos::Sale& sale
   p.add("amount", FormValue(a.amount));
   p.add("currency", a.currency);
   p.add("allowed_payment_method_types", FormValue::array({FormValue("card_present")}));
-  p.add("payment_method", a.payment_method);
-  p.add("confirm", true);
+  if (!options.server_driven) {
+    p.add("payment_method", a.payment_method);
+    p.add("confirm", true);
+  }
   p.add("capture_method", cm);
   p.add("application_fee_amount", FormValue(*fee));
   p.add("metadata", FormValue::object({{"sale_id", FormValue(sale.id)},

@@ -171,6 +171,7 @@ Reader reader_of(const json& j) {
   r.status = str(j, "status");
   r.location = id_of(j, "location");
   r.serial_number = str(j, "serial_number");
+  r.device_sw_version = str(j, "device_sw_version");
   r.ip_address = str(j, "ip_address");
   r.livemode = boolean(j, "livemode");
   r.metadata = metadata_of(j);

@@ -226,6 +226,7 @@ class Core : public std::enable_shared_from_this<Core> {
     bool cancel_confirmed = false;  // cancel_action answered ok
     bool resolving = false;         // a retrieve_payment_intent is in flight
     std::string cancel_reason;
+    std::string failure_code;  // the reader action's failure_code, shown when nothing was charged
   };
 
   Error busy_error() const {
@@ -286,6 +287,7 @@ class Core : public std::enable_shared_from_this<Core> {
     const auto& a = r.action;
     const bool ours = a && a->type == "process_payment_intent" && a->payment_intent_id == collect_.pi;
     if (ours && a->status == "in_progress") return schedule_poll();
+    if (ours && a->status == "failed") collect_.failure_code = a->failure_code;
     if (!ours && !collect_.cancel_sent && !collect_.uncertain_start) {
       // The reader shows no action of ours although Stripe accepted it: someone else replaced
       // it. Only the PaymentIntent can say what happened.
@@ -327,7 +329,9 @@ class Core : public std::enable_shared_from_this<Core> {
       if (pi.status == "requires_payment_method" && !collect_.uncertain_start && !collect_.cancel_sent) {
         // The action ended without a charge and without a decline (e.g. the customer cancelled
         // on the reader): nothing was authorised.
-        return finish(fail(ErrorKind::Unavailable, "the reader's action ended without a payment"));
+        return finish(fail(ErrorKind::Unavailable,
+                           "the reader's action ended without a payment" +
+                               (collect_.failure_code.empty() ? std::string() : " (" + collect_.failure_code + ")")));
       }
       schedule_poll();  // processing, or still unclear: keep watching until the grace runs out
     }));

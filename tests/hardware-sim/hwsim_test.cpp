@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cctype>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -85,6 +87,40 @@ TEST_CASE("the same seed gives the same tokens and a different seed different on
   CHECK(a == b);
   CHECK(a != c);
   CHECK(a[0] != a[1]);
+}
+
+TEST_CASE("tokens are pm_test_<card name>_<letters> so the card's outcome reaches till-stripe-sim") {
+  hwsim::DeviceConfig cfg;
+  cfg.online = false;  // stored offline: even decline cards get a token
+  cfg.offline_capacity = 20;
+  SimHarness h(cfg);
+  REQUIRE(h.connect());
+  const std::pair<const char*, const char*> cases[] = {
+      {"visa", "visa"},
+      {"mastercard", "mastercard"},
+      {"declined", "chargeDeclined"},
+      {"insufficient_funds", "insufficientFunds"},
+      {"lost_card", "lostCard"},
+      {"stolen_card", "stolenCard"},
+      {"expired_card", "expiredCard"},
+      {"processing_error", "processingError"},
+      {"offline_pin", "offlinePin"},
+  };
+  terminal::CollectOptions offline;
+  offline.offline_allowed = true;
+  for (const auto& [card, name] : cases) {
+    INFO(card);
+    h.device.queue_payment(hwsim::scripted_card(card));
+    auto r = h.collect(1000, offline);
+    REQUIRE(r);
+    const auto& token = std::get<terminal::ApprovedToForward>(*r).payment_method;
+    const std::string prefix = std::string("pm_test_") + name + "_";
+    REQUIRE(token.rfind(prefix, 0) == 0);
+    const std::string tail = token.substr(prefix.size());
+    CHECK(tail.size() == 20);
+    // Letters only after the prefix: a token never looks like (or carries) a card number.
+    for (char c : token) CHECK_FALSE(std::isdigit(static_cast<unsigned char>(c)));
+  }
 }
 
 TEST_CASE("the console drives the simulated customer and never echoes a card number") {

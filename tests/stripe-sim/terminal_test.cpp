@@ -176,3 +176,66 @@ TEST_CASE("an offline reader refuses actions with terminal_reader_offline") {
   CHECK(r.json["error"]["code"] == "terminal_reader_offline");
   CHECK(sim.get("/v1/terminal/readers/" + reader).json["status"] == "offline");
 }
+
+TEST_CASE("an unreachable reader answers terminal_reader_timeout although the action started; cancel does not get "
+          "through") {
+  Sim sim;
+  const std::string reader = make_reader(sim);
+  const std::string pi = new_pi(sim);
+  REQUIRE(sim.http->request("POST", "/_sim/readers/" + reader, {}, "timeout=true").status == 200);
+  auto r = sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi, "t-1");
+  CHECK(r.status == 400);
+  CHECK(r.json["error"]["code"] == "terminal_reader_timeout");
+  // The same key replays the same answer; the action is running on the reader all the same.
+  auto again = sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi, "t-1");
+  CHECK(again.json["error"]["code"] == "terminal_reader_timeout");
+  CHECK(sim.get("/v1/terminal/readers/" + reader).json["action"]["status"] == "in_progress");
+  auto cancel = sim.post("/v1/terminal/readers/" + reader + "/cancel_action", "", "c-1");
+  CHECK(cancel.json["error"]["code"] == "terminal_reader_timeout");
+  CHECK(sim.get("/v1/terminal/readers/" + reader).json["action"]["status"] == "in_progress");
+  // The customer can still pay on the reader; the PaymentIntent records it.
+  auto presented = sim.post("/v1/test_helpers/terminal/readers/" + reader + "/present_payment_method",
+                            "card_present[number]=4242424242424242");
+  CHECK(presented.json["action"]["status"] == "succeeded");
+  CHECK(sim.get("/v1/payment_intents/" + pi).json["status"] == "succeeded");
+  REQUIRE(sim.http->request("POST", "/_sim/readers/" + reader, {}, "timeout=false").status == 200);
+  CHECK(sim.http->request("POST", "/_sim/readers/" + reader, {}, "timeout=maybe").status == 400);
+}
+
+TEST_CASE("a failure on the reader itself fails the action with its code and charges nothing") {
+  Sim sim;
+  const std::string reader = make_reader(sim);
+  const std::string pi = new_pi(sim);
+  CHECK(sim.http->request("POST", "/_sim/readers/" + reader, {}, "fail_action=customer_canceled").status == 400);
+  REQUIRE(
+      sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi).status ==
+      200);
+  auto failed = sim.http->request("POST", "/_sim/readers/" + reader, {}, "fail_action=customer_canceled");
+  REQUIRE(failed.status == 200);
+  CHECK(failed.json["action"]["status"] == "failed");
+  CHECK(failed.json["action"]["failure_code"] == "customer_canceled");
+  auto paid = sim.get("/v1/payment_intents/" + pi);
+  CHECK(paid.json["status"] == "requires_payment_method");
+  CHECK(paid.json["last_payment_error"].is_null());
+  auto types = event_types(sim);
+  CHECK(std::count(types.begin(), types.end(), "terminal.reader.action_failed") == 1);
+  // The reader is free for the next action.
+  CHECK(sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi).status ==
+        200);
+}
+
+TEST_CASE("a card presented to a reader that went offline mid-action goes nowhere") {
+  Sim sim;
+  const std::string reader = make_reader(sim);
+  const std::string pi = new_pi(sim);
+  REQUIRE(
+      sim.post("/v1/terminal/readers/" + reader + "/process_payment_intent", "payment_intent=" + pi).status ==
+      200);
+  REQUIRE(sim.http->request("POST", "/_sim/readers/" + reader, {}, "status=offline").status == 200);
+  auto presented = sim.post("/v1/test_helpers/terminal/readers/" + reader + "/present_payment_method",
+                            "card_present[number]=4242424242424242");
+  CHECK(presented.json["error"]["code"] == "terminal_reader_offline");
+  CHECK(sim.post("/v1/terminal/readers/" + reader + "/cancel_action", "").json["error"]["code"] ==
+        "terminal_reader_offline");
+  CHECK(sim.get("/v1/payment_intents/" + pi).json["status"] == "requires_payment_method");
+}

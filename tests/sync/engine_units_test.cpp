@@ -77,6 +77,27 @@ TEST_CASE("the PaymentIntent operation carries exactly the listed params, in ord
   CHECK_FALSE(body_field(op.body, "nothing").has_value());
 }
 
+TEST_CASE("a server-driven PaymentIntent operation is the same body without payment_method and confirm",
+          "[engine-units]") {
+  const pos::Sale s = make_sale("sale-1", kAccount, 2000, Timestamp{});
+  auto a = attempt_for(s);
+  a.payment_method.clear();  // a smart reader collects the card itself
+  PaymentIntentOptions o;
+  o.fee = FeeRule{30, 290};
+  o.capture_method = "manual";
+  CHECK_FALSE(make_payment_intent_operation(s, a, o, from_unix_ms(1000)));  // a token is needed otherwise
+  o.server_driven = true;
+  const auto op = make_payment_intent_operation(s, a, o, from_unix_ms(1000)).value();
+  CHECK(op.kind == pos::OperationKind::CreatePaymentIntent);
+  CHECK(op.idempotency_key == "key-1");
+  CHECK(op.account_id == kAccount);
+  CHECK(op.body ==
+        "amount=2000&currency=usd&allowed_payment_method_types[0]=card_present&capture_method=manual"
+        "&application_fee_amount=88&metadata[sale_id]=sale-1&metadata[register_id]=reg-1&metadata[attempt]=2"
+        "&description=Till%20sale%20sale-1");
+  CHECK_FALSE(body_field(op.body, "confirm").has_value());
+}
+
 TEST_CASE("operation builders refuse what cannot be sent safely", "[engine-units]") {
   const pos::Sale s = make_sale("sale-1", kAccount, 2000, Timestamp{});
   auto a = attempt_for(s);

@@ -42,6 +42,10 @@ struct PaymentIntentOptions {
   std::string capture_method = "automatic";
   // Empty: "Till sale <sale id>".
   std::string description;
+  // Server-driven smart readers: the PaymentIntent is created WITHOUT payment_method and
+  // confirm; the reader's process_payment_intent action collects the card and confirms it
+  // (stripe.md section 6). Everything else in the body is the same.
+  bool server_driven = false;
 };
 
 // POST /v1/payment_intents for a card collected by a USB/simulated reader, created and
@@ -49,8 +53,11 @@ struct PaymentIntentOptions {
 // allowed_payment_method_types[0]=card_present, payment_method, confirm=true, capture_method,
 // application_fee_amount, metadata[sale_id], metadata[register_id], metadata[attempt] (the
 // attempt number), description. Account and key from the attempt.
+// With options.server_driven, payment_method and confirm are left out (the smart reader collects
+// and confirms) and no token is needed.
 // InvalidArgument when the attempt is not a card attempt of this sale with an amount, a
-// currency, a payment method token, an account and a key, or when the fee rule is invalid.
+// currency, a payment method token (unless server_driven), an account and a key, or when the fee
+// rule is invalid.
 Result<pos::OutboxOperation> make_payment_intent_operation(const pos::Sale& sale, const pos::PaymentAttempt& attempt,
                                                            const PaymentIntentOptions& options, Timestamp now);
 

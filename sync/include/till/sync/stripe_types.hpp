@@ -115,6 +115,7 @@ struct Reader {
   std::string status;  // online, offline
   std::string location;
   std::string serial_number;
+  std::string device_sw_version;
   std::string ip_address;
   bool livemode = false;
   std::optional<ReaderAction> action;
