@@ -4,12 +4,16 @@
 // One io_context, no sleeps: run_until() turns it until a condition holds (with a watchdog).
 #include <catch2/catch.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
+#include <future>
 #include <map>
+#include <thread>
 
 #include "till/hwsim/reader_device.hpp"
 #include "till/hwsim/usb_function.hpp"
@@ -413,4 +417,78 @@ TEST_CASE("usbip closes the connection on a malformed or misplaced PDU") {
     REQUIRE(run_until(rig.io, [&] { return c->closed; }));
   }
   CHECK(rig.server.stats().protocol_errors == 1);
+}
+
+TEST_CASE("usbip with its sockets on their own thread answers control and unlink while the device's thread is busy") {
+  // The device's thread here is the test thread, and it only turns device_io when it says so:
+  // in between, the device thread is "blocked" (as a libusb call blocks the kernel's host in the
+  // tier-2 VM) and the server must still answer what does not need the device model.
+  asio::io_context device_io, net_io, client_io;
+  hwsim::ReaderDevice device;
+  hwsim::DeviceThreadGuard guard(device);
+  hwsim::UsbFunction function(guard.device(), guard.scheduler(device_io));
+  hwsim::UsbipServer server(net_io, device_io, function, guard);
+  auto port = server.listen("127.0.0.1", 0);
+  REQUIRE(port);
+  auto work = asio::make_work_guard(net_io);
+  std::thread net([&] { net_io.run(); });
+
+  auto turn = [&](auto pred, bool device_runs, int slices = 1500) {
+    for (int i = 0; i < slices && !pred(); ++i) {
+      if (device_runs) {
+        device_io.poll();
+        device_io.restart();
+      }
+      client_io.run_for(2ms);
+      client_io.restart();
+    }
+    return pred();
+  };
+
+  {
+    ScriptedUsbipClient c(client_io, *port);
+    c.send(u::OpReqImport{"1-1"});
+    REQUIRE(turn([&] { return !c.replies.empty(); }, true));  // plugging in needs the device thread
+    const auto* rep = std::get_if<u::OpRepImport>(&c.replies.front());
+    REQUIRE(rep);
+    REQUIRE(rep->status == 0);
+    c.devid = rep->device->devid();
+    CHECK(device.attached());
+
+    // Device thread blocked from here on: control and unlink are still answered.
+    const auto cfg = c.control_out({0x00, 0x09, 1, 0, 0});
+    const auto desc = c.control_in({0x80, 0x06, 0x0100, 0, 18});
+    const auto in = c.submit(kIn, u::Direction::In, 512);
+    const auto unlink = c.unlink(in);
+    REQUIRE(turn([&] { return c.find<u::RetUnlink>(unlink) != nullptr; }, false));
+    CHECK(c.find<u::RetSubmit>(cfg)->status == 0);
+    CHECK(c.find<u::RetSubmit>(desc)->data.size() == 18);
+    CHECK(c.find<u::RetUnlink>(unlink)->status == -u::kECONNRESET);
+    CHECK(c.find<u::RetSubmit>(in) == nullptr);
+
+    // An OUT needs the device model, so it waits for the device thread, then completes in order.
+    const auto in2 = c.submit(kIn, u::Direction::In, 512);
+    const auto out = c.submit(kOut, u::Direction::Out, 0, frame(1, p::Hello{}));
+    turn([] { return false; }, false, 25);
+    CHECK(c.find<u::RetSubmit>(out) == nullptr);
+    REQUIRE(turn([&] { return c.find<u::RetSubmit>(in2) != nullptr; }, true));
+    CHECK(c.find<u::RetSubmit>(out)->status == 0);
+    CHECK(std::holds_alternative<p::HelloReply>(decode_frames(c.find<u::RetSubmit>(in2)->data).at(0).message));
+
+    // A cable pull on the device thread reaches the host as a closed connection.
+    device.unplug();
+    REQUIRE(turn([&] { return c.closed; }, true));
+    CHECK_FALSE(server.imported());
+    CHECK(server.stats().device_unplugs == 1);
+  }
+
+  std::promise<void> stopped;
+  asio::post(net_io, [&] {
+    server.stop();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  work.reset();
+  net_io.stop();
+  net.join();
 }

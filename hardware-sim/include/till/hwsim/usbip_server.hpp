@@ -21,13 +21,24 @@
 //  - Any malformed PDU, or a PDU that does not belong to the connection's phase, closes the
 //    connection (the stream cannot be trusted any more) and is counted in stats.
 //
-// Threading: construct, listen, stop and read state on the io_context's thread (or before it
-// runs). The UsbFunction must run its Scheduler on the same io_context (asio_scheduler) and
-// outlive the server; the server installs the function's in-ready, out-ready and unplugged
-// callbacks. Errors are values: listen fails Unavailable/InvalidArgument, nothing throws.
+// Threading. Two modes:
+//  - one thread (till-reader-sim, in-process tests): UsbipServer(io, function); the function's
+//    Scheduler is asio_scheduler(io); construct, listen, stop and read state on io's thread.
+//  - sockets on their own thread (the tier-2 VM tests, where libusb calls that block the device's
+//    thread wait for the kernel, which waits for this server: a cancelled URB only comes back
+//    after our RET_UNLINK): UsbipServer(net_io, device_io, function, guard) with a
+//    DeviceThreadGuard between the function and the device. The device model is then only ever
+//    touched on device_io's thread (bulk OUT and plug/unplug are posted there); the function is
+//    only touched under the guard's mutex (control, bulk IN and unlink are answered on the
+//    socket thread, so a blocked device thread cannot stall the kernel). listen/stop on the
+//    socket thread (or before it runs); stats() and imported() from any thread.
+// The UsbFunction must outlive the server; the server installs the function's in-ready,
+// out-ready and unplugged callbacks. Errors are values: listen fails Unavailable or
+// InvalidArgument, nothing throws.
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -60,9 +71,36 @@ struct UsbipServerStats {
 // A UsbFunction::Scheduler running callbacks on `io` through steady timers.
 UsbFunction::Scheduler asio_scheduler(boost::asio::io_context& io);
 
+// Sits between a UsbFunction and its device model when the USB/IP sockets run on another
+// thread: every call the device makes into the function, and every callback the function
+// schedules, runs under mutex(), the lock the server takes around its own calls into the function.
+//   DeviceThreadGuard guard(device);
+//   UsbFunction function(guard.device(), guard.scheduler(device_io));
+//   UsbipServer server(net_io, device_io, function, guard);
+// Construct and destroy on the device's thread; `device` must outlive it.
+class DeviceThreadGuard {
+ public:
+  explicit DeviceThreadGuard(terminal::protocol::DeviceEndpoint& device);
+  ~DeviceThreadGuard();
+  DeviceThreadGuard(const DeviceThreadGuard&) = delete;
+  DeviceThreadGuard& operator=(const DeviceThreadGuard&) = delete;
+
+  terminal::protocol::DeviceEndpoint& device();  // hand this to the UsbFunction
+  UsbFunction::Scheduler scheduler(boost::asio::io_context& device_io);
+  std::recursive_mutex& mutex();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 class UsbipServer {
  public:
+  // One thread: sockets and device on io.
   UsbipServer(boost::asio::io_context& io, UsbFunction& function, UsbipServerConfig config = {});
+  // Sockets on net_io's thread, the device on device_io's (see Threading above).
+  UsbipServer(boost::asio::io_context& net_io, boost::asio::io_context& device_io, UsbFunction& function,
+              DeviceThreadGuard& guard, UsbipServerConfig config = {});
   ~UsbipServer();
   UsbipServer(const UsbipServer&) = delete;
   UsbipServer& operator=(const UsbipServer&) = delete;
@@ -74,8 +112,8 @@ class UsbipServer {
   void stop();
 
   std::uint16_t port() const noexcept;
-  bool imported() const noexcept;  // a host currently holds the device
-  const UsbipServerStats& stats() const noexcept;
+  bool imported() const;  // a host currently holds the device
+  UsbipServerStats stats() const;
   // The device block DEVLIST and IMPORT report (DEVLIST adds the interface entry).
   usbip::DeviceInfo device_info() const;
 
