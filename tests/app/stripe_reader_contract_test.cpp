@@ -828,3 +828,29 @@ TEST_CASE("a crash mid-payment is resolved by the safety-net operation, never by
     CHECK(h.ledger_for(q.sale.id).size() == 1);
   }
 }
+
+TEST_CASE("an unknown smart-reader outcome is reported as unknown and later resolved from the PaymentIntent",
+          "[smart-chain]") {
+  ChainHarness h;
+  h.config.collect_deadline = 150ms;
+  h.chain = std::make_unique<app::SmartReaderPayment>(h.io, *h.store, *h.client, *h.reader, h.clock, h.config);
+  REQUIRE(h.control("timeout=true")["id"] == h.reader_id);  // Stripe cannot reach the reader in time
+  auto q = h.persist(2200);
+  std::optional<app::SmartPaymentOutcome> got;
+  REQUIRE(h.chain->start(q.attempt.id, [&](app::SmartPaymentOutcome o) { got = std::move(o); }));
+  REQUIRE(h.run_until([&] { return got.has_value(); }));
+  INFO(got->message);
+  REQUIRE(got->kind == app::SmartPaymentOutcome::Kind::Unknown);
+  auto action = app::to_action(q.attempt.id, *got);
+  REQUIRE(std::holds_alternative<pos::PaymentOutcomeUnknown>(action));
+  // The kiosk shows it in doubt; meanwhile the customer did pay on the reader.
+  REQUIRE(h.store->update_attempt(
+      store::AttemptUpdate{q.attempt.id, pos::AttemptState::InDoubt, {}, {}, {}, {}, {}, {}}));
+  REQUIRE(h.tap("4242424242424242"));
+  h.clock.advance(std::chrono::minutes(2));
+  h.drain();  // the safety net: the engine retrieves the attempt's PaymentIntent by id
+  const auto a = h.attempt(q);
+  CHECK(a.state == pos::AttemptState::Approved);
+  CHECK(a.payment_intent_id == got->payment_intent_id);
+  CHECK(h.ledger_for(q.sale.id).size() == 1);
+}
