@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   SeededRandom random(1);
   auto context = [&] {
     return pos::Context{fake.now(), random, config.register_id, config.account_id, config.catalog.currency(),
-                        config.catalog, config.risk, config.merchant, config.manager_pin, config.application_fee_ppm};
+                        config.catalog, config.risk, config.merchant, config.manager_pin, config.capture_method};
   };
   pos::Model model;
   model = pos::update(model, pos::ReaderStatusChanged{true, "bench reader", ""}, context()).model;

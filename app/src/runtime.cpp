@@ -374,29 +374,53 @@ struct Runtime::Impl {
     collect_handle.cancel();
     return ok();
   }
+  // The reducer's intent becomes the exact request here, in one place (sync/operations), from the
+  // records on disk and the configured fee rule, so the kiosk and till-sync can never send
+  // different params. An intent that disagrees with the attempt on disk is refused (Internal):
+  // the list stops and the kiosk shows a storage error instead of sending something unintended.
   Status perform(const pos::EnqueueOperation& e) {
-    pos::OutboxOperation op = e.operation;
-    // The request body is built in one place, from what is on disk and the configured fee
-    // rule (sync/operations), so the kiosk and till-sync can never send different params.
+    const pos::OperationIntent& in = e.intent;
     const Timestamp now = clock->now();
-    if (op.kind == pos::OperationKind::CreatePaymentIntent) {
-      auto sale = store->get_sale(op.sale_id);
+    auto mismatch = [&](const std::string& what) {
+      return fail(ErrorKind::Internal, "operation intent for attempt " + in.attempt_id + " disagrees with the store: " + what);
+    };
+    Result<pos::OutboxOperation> built = fail(ErrorKind::InvalidArgument, "unsupported operation kind");
+    if (in.kind == pos::OperationKind::CreatePaymentIntent) {
+      auto sale = store->get_sale(in.sale_id);
       if (!sale) return fail(sale.error());
-      auto attempt = store->get_attempt(op.attempt_id);
+      auto attempt = store->get_attempt(in.attempt_id);
       if (!attempt) return fail(attempt.error());
-      auto built = sync::make_payment_intent_operation(*sale, *attempt, pi_options, now);
-      if (!built) return fail(built.error());
-      op = std::move(*built);
-    } else if (op.kind == pos::OperationKind::Refund) {
-      auto attempt = store->get_attempt(op.attempt_id);
-      if (!attempt) return fail(attempt.error());
+      if (attempt->sale_id != in.sale_id) return mismatch("sale");
+      if (attempt->amount != in.amount || attempt->currency != in.currency) return mismatch("amount");
+      if (attempt->account_id != in.account_id) return mismatch("account");
+      if (attempt->idempotency_key != in.idempotency_key) return mismatch("idempotency key");
+      if (attempt->payment_method != in.payment_method) return mismatch("payment method");
+      if (attempt->number != in.attempt_number) return mismatch("attempt number");
+      sync::PaymentIntentOptions options = pi_options;
+      if (!in.capture_method.empty()) options.capture_method = in.capture_method;
+      built = sync::make_payment_intent_operation(*sale, *attempt, options, now);
+    } else if (in.kind == pos::OperationKind::Refund) {
+      // The refunded attempt: named by the intent, or found by its PaymentIntent (a refund typed
+      // in by a manager).
+      std::optional<pos::PaymentAttempt> attempt;
+      if (!in.attempt_id.empty()) {
+        auto a = store->get_attempt(in.attempt_id);
+        if (!a) return fail(a.error());
+        attempt = std::move(*a);
+      } else {
+        auto a = store->attempt_by_payment_intent(in.payment_intent_id);
+        if (!a) return fail(a.error());
+        if (!*a) return fail(ErrorKind::NotFound, "no payment of this register has PaymentIntent " + in.payment_intent_id);
+        attempt = std::move(**a);
+      }
+      if (attempt->payment_intent_id != in.payment_intent_id) return mismatch("payment intent");
+      if (attempt->currency != in.currency) return mismatch("currency");
       sync::RefundRequest refund;
-      if (auto amount = sync::body_field(op.body, "amount")) refund.amount = std::stoll(*amount);
-      auto built = sync::make_refund_operation(*attempt, attempt->payment_intent_id, refund, op.idempotency_key, now);
-      if (!built) return fail(built.error());
-      op = std::move(*built);
+      refund.amount = in.refund_amount;
+      built = sync::make_refund_operation(*attempt, in.payment_intent_id, refund, in.idempotency_key, now);
     }
-    auto id = store->enqueue_operation(op);
+    if (!built) return fail(built.error());
+    auto id = store->enqueue_operation(*built);
     if (!id) return fail(id.error());
     wake();
     return ok();

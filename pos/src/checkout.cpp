@@ -12,26 +12,6 @@ bool is_money_state(const PaymentAttempt& a) {
   return a.state == AttemptState::Approved || a.state == AttemptState::StoredOffline;
 }
 
-// Form encoding as Stripe's SDKs send it: keys keep their brackets, values are percent-encoded
-// (unreserved characters kept), uppercase hex. Matches sync's encoder byte for byte.
-void append_field(std::string& body, std::string_view key, std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  if (!body.empty()) body += '&';
-  body += key;
-  body += '=';
-  for (unsigned char c : value) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      body += static_cast<char>(c);
-    } else {
-      body += '%';
-      body += kHex[c >> 4];
-      body += kHex[c & 0x0F];
-    }
-  }
-}
-
 class Reducer {
  public:
   Reducer(Model model, const Context& ctx) : m_(std::move(model)), original_(m_), ctx_(ctx) {}
@@ -408,20 +388,16 @@ class Reducer {
     if (a.amount <= 0) return reject("Refund amount must be more than zero");
     auto cur = Currency::parse(a.currency);
     if (!cur) return reject("Unknown currency '" + a.currency + "'");
-    OutboxOperation op;
+    OperationIntent op;
     op.kind = OperationKind::Refund;
     op.sale_id = a.sale_id;
     op.attempt_id = a.attempt_id;
     op.account_id = ctx_.account_id;
-    op.path = "/v1/refunds";
-    append_field(op.body, "payment_intent", a.payment_intent_id);
-    append_field(op.body, "amount", std::to_string(a.amount));
-    append_field(op.body, "metadata[sale_id]", a.sale_id);
-    append_field(op.body, "metadata[register_id]", ctx_.register_id);
-    op.idempotency_key = new_uuid_v4(ctx_.random);
-    op.next_attempt_at = ctx_.now;
-    op.created_at = ctx_.now;
-    op.updated_at = ctx_.now;
+    op.currency = a.currency;
+    op.payment_intent_id = a.payment_intent_id;
+    op.refund_amount = a.amount;
+    op.idempotency_key = new_uuid_v4(ctx_.random);  // a new refund, a new key
+    op.at = ctx_.now;
     effects_.push_back(EnqueueOperation{op});
     effects_.push_back(Audit{"refund_requested", "sale=" + a.sale_id + " payment_intent=" + a.payment_intent_id +
                                                      " amount=" + Money(a.amount, *cur).format()});
@@ -627,30 +603,19 @@ class Reducer {
     notice(NoticeLevel::Info, "Collecting " + money(amount) + ": present card on the reader");
   }
 
-  OutboxOperation payment_intent_operation(const PaymentAttempt& a) const {
-    OutboxOperation op;
+  OperationIntent payment_intent_operation(const PaymentAttempt& a) const {
+    OperationIntent op;
     op.kind = OperationKind::CreatePaymentIntent;
     op.sale_id = a.sale_id;
     op.attempt_id = a.id;
+    op.attempt_number = a.number;
     op.account_id = a.account_id;
-    op.path = "/v1/payment_intents";
-    append_field(op.body, "amount", std::to_string(a.amount));
-    append_field(op.body, "currency", a.currency);
-    append_field(op.body, "payment_method", a.payment_method);
-    append_field(op.body, "confirm", "true");
-    append_field(op.body, "capture_method", "automatic");
-    append_field(op.body, "allowed_payment_method_types[0]", "card_present");
-    if (ctx_.application_fee_ppm > 0) {
-      auto fee = mul_div_round_half_up(a.amount, ctx_.application_fee_ppm, kPpm);
-      if (fee) append_field(op.body, "application_fee_amount", std::to_string(*fee));
-    }
-    append_field(op.body, "metadata[sale_id]", a.sale_id);
-    append_field(op.body, "metadata[register_id]", ctx_.register_id);
-    append_field(op.body, "metadata[attempt]", std::to_string(a.number));
+    op.amount = a.amount;
+    op.currency = a.currency;
+    op.payment_method = a.payment_method;
+    op.capture_method = ctx_.capture_method;
     op.idempotency_key = a.idempotency_key;
-    op.next_attempt_at = ctx_.now;
-    op.created_at = ctx_.now;
-    op.updated_at = ctx_.now;
+    op.at = ctx_.now;
     return op;
   }
 

@@ -48,7 +48,7 @@ class Register {
   pos::Context context() {
     return pos::Context{SystemClock::instance().now(), random_, "reg_test", runtime_->account_id(),
                         pos::Currency::of("usd"), doc_.catalog, pos::RiskConfig::safe_defaults(),
-                        doc_.merchant, "2468", 0};
+                        doc_.merchant, "2468", "automatic"};
   }
 
   void dispatch(const pos::Action& action) {
@@ -159,6 +159,63 @@ TEST_CASE("a second runtime on the same data directory is refused while the firs
     REQUIRE_FALSE(second);
     CHECK(second.error().kind == ErrorKind::FailedPrecondition);
     CHECK(second.error().message.find("in use") != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a partial refund queued from the back office is built by the runtime and confirmed by Stripe") {
+  const auto dir = fresh_dir("refund");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    const auto doc = app::load_catalog(app::demo_catalog_path());
+    REQUIRE(doc);
+    reg.dispatch(pos::AddProduct{doc->catalog.products()[2].id, 2});
+    reg.dispatch(pos::Charge{});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    const pos::PaymentAttempt paid = reg.model().attempts.at(0);
+    reg.dispatch(pos::OpenBackOffice{"2468"});
+    reg.dispatch(pos::RequestRefund{paid.sale_id, paid.id, paid.payment_intent_id, 100, "usd"});
+    std::vector<std::string> lines;
+    const auto end = std::chrono::steady_clock::now() + 30s;
+    bool refunded = false;
+    while (!refunded && std::chrono::steady_clock::now() < end) {
+      reg.pump_until([](const pos::Model&) { return false; }, 1s);
+      lines = reg.runtime().sync_summary({paid.sale_id});
+      for (const auto& l : lines) refunded = refunded || (l.rfind("refund ", 0) == 0 && l.find(" done re_") != std::string::npos);
+    }
+    INFO(Catch::Detail::stringify(lines));
+    CHECK(refunded);
+    CHECK(lines.size() == 2);  // the payment and the refund, one keyed operation each
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an operation intent that disagrees with the attempt on disk is refused with StoreFailed") {
+  const auto dir = fresh_dir("mismatch");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    const auto doc = app::load_catalog(app::demo_catalog_path());
+    REQUIRE(doc);
+    reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
+    reg.dispatch(pos::Charge{});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    const pos::PaymentAttempt paid = reg.model().attempts.at(0);
+    pos::OperationIntent wrong;
+    wrong.kind = pos::OperationKind::CreatePaymentIntent;
+    wrong.sale_id = paid.sale_id;
+    wrong.attempt_id = paid.id;
+    wrong.attempt_number = paid.number;
+    wrong.account_id = paid.account_id;
+    wrong.amount = paid.amount + 1;  // not what the customer agreed to
+    wrong.currency = paid.currency;
+    wrong.payment_method = paid.payment_method;
+    wrong.idempotency_key = paid.idempotency_key;
+    reg.runtime().run({pos::EnqueueOperation{wrong}});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.storage_error.empty(); }));
+    CHECK(reg.model().storage_error.find("disagrees with the store: amount") != std::string::npos);
+    CHECK(reg.runtime().sync_summary({paid.sale_id}).size() == 1);  // nothing more was queued
   }
   fs::remove_all(dir);
 }

@@ -34,7 +34,7 @@ TEST_CASE("random sessions never hold two live card attempts, never retry in dou
     SeededRandom dice(seed);
     Context ctx{.now = from_unix_ms(1'790'000'000'000), .random = ids, .register_id = "r", .account_id = "acct_1",
                 .currency = Currency::of("usd"), .catalog = cat, .risk = RiskConfig::safe_defaults(),
-                .merchant = {}, .manager_pin = "1", .application_fee_ppm = 0};
+                .merchant = {}, .manager_pin = "1", .capture_method = "automatic"};
     Model m = initial_model(ctx);
     std::set<std::string> persisted_sales;
     std::set<std::string> keys;
@@ -94,11 +94,12 @@ TEST_CASE("random sessions never hold two live card attempts, never retry in dou
           CHECK(s->amount > 0);
         }
         if (const auto* q = std::get_if<EnqueueOperation>(&e)) {
-          if (q->operation.kind == OperationKind::CreatePaymentIntent) {
-            CHECK(++pi_ops_per_attempt[q->operation.attempt_id] == 1);  // submitted once per attempt
-            const PaymentAttempt* a = find_attempt(m, q->operation.attempt_id);
+          if (q->intent.kind == OperationKind::CreatePaymentIntent) {
+            CHECK(++pi_ops_per_attempt[q->intent.attempt_id] == 1);  // submitted once per attempt
+            const PaymentAttempt* a = find_attempt(m, q->intent.attempt_id);
             REQUIRE(a != nullptr);
-            CHECK(q->operation.idempotency_key == a->idempotency_key);
+            CHECK(q->intent.idempotency_key == a->idempotency_key);
+            CHECK(q->intent.amount == a->amount);
           }
         }
       }

@@ -49,7 +49,7 @@ struct Till {
               .risk = RiskConfig::safe_defaults(),
               .merchant = Merchant{"Harbour Street Coffee", {"12 Harbour Street"}, ""},
               .manager_pin = "2468",
-              .application_fee_ppm = 0};
+              .capture_method = "automatic"};
   Model m;
 
   Till() { dispatch(ReaderStatusChanged{true, "Simulated reader", ""}); }
@@ -78,25 +78,21 @@ struct Till {
   const PaymentAttempt& attempt(std::size_t i) const { return m.attempts.at(i); }
 };
 
-std::string body_for(const PaymentAttempt& a, const std::string& pm, int number) {
-  return "amount=" + std::to_string(a.amount) + "&currency=usd&payment_method=" + pm +
-         "&confirm=true&capture_method=automatic&allowed_payment_method_types[0]=card_present"
-         "&metadata[sale_id]=" +
-         a.sale_id + "&metadata[register_id]=reg-1&metadata[attempt]=" + std::to_string(number);
-}
-
-OutboxOperation pi_operation(const PaymentAttempt& a, const std::string& pm, Timestamp at) {
-  OutboxOperation op;
+// The intent the reducer emits for a card attempt: what to create, never the bytes (app/ builds
+// those with sync/operations).
+OperationIntent pi_operation(const PaymentAttempt& a, const std::string& pm, Timestamp at) {
+  OperationIntent op;
   op.kind = OperationKind::CreatePaymentIntent;
   op.sale_id = a.sale_id;
   op.attempt_id = a.id;
+  op.attempt_number = a.number;
   op.account_id = "acct_1Till";
-  op.path = "/v1/payment_intents";
-  op.body = body_for(a, pm, a.number);
+  op.amount = a.amount;
+  op.currency = "usd";
+  op.payment_method = pm;
+  op.capture_method = "automatic";
   op.idempotency_key = a.idempotency_key;
-  op.next_attempt_at = at;
-  op.created_at = at;
-  op.updated_at = at;
+  op.at = at;
   return op;
 }
 
@@ -227,7 +223,7 @@ TEST_CASE("charge is refused without a reader or with an empty cart") {
 
 TEST_CASE("an approved card payment is submitted with its key, marks the sale paid and prints the receipt") {
   Till t;
-  t.ctx.application_fee_ppm = 10'000;  // 1 %: 13.12 -> 0.1312 -> 13
+  t.ctx.capture_method = "manual";
   t.ring_up();
   t.dispatch(Charge{});
   t.dispatch(ReaderPrompt{t.attempt(0).id, ReaderPromptKind::PresentCard, "Present card"});
@@ -237,10 +233,10 @@ TEST_CASE("an approved card payment is submitted with its key, marks the sale pa
   const auto submitted = t.dispatch(CardCollected{t.attempt(0).id, "pm_card_visa", visa(), false});
   PaymentAttempt a = t.attempt(0);
   CHECK(a.state == AttemptState::Submitting);
-  OutboxOperation op = pi_operation(a, "pm_card_visa", kT0 + 5s);
-  op.body = "amount=1312&currency=usd&payment_method=pm_card_visa&confirm=true&capture_method=automatic"
-            "&allowed_payment_method_types[0]=card_present&application_fee_amount=13&metadata[sale_id]=" +
-            a.sale_id + "&metadata[register_id]=reg-1&metadata[attempt]=1";
+  OperationIntent op = pi_operation(a, "pm_card_visa", kT0 + 5s);
+  op.capture_method = "manual";  // from the Context
+  CHECK(op.amount == 1312);
+  CHECK(op.attempt_number == 1);
   CHECK(submitted == std::vector<Effect>{UpdateAttempt{a}, EnqueueOperation{op}});
   CHECK(t.m.phase == PaymentPhase::Authorizing);
 
@@ -679,12 +675,17 @@ TEST_CASE("a refund is a keyed operation queued from the back office") {
   const auto ids = t.next_ids(1);
   const auto fx = t.dispatch(RequestRefund{"sale_1", "att_1", "pi_1", 450, "usd"});
   REQUIRE(fx.size() == 3);
-  const OutboxOperation& op = std::get<EnqueueOperation>(fx[0]).operation;
-  CHECK(op.kind == OperationKind::Refund);
-  CHECK(op.path == "/v1/refunds");
-  CHECK(op.body == "payment_intent=pi_1&amount=450&metadata[sale_id]=sale_1&metadata[register_id]=reg-1");
-  CHECK(op.idempotency_key == ids[0]);
-  CHECK(op.account_id == "acct_1Till");
+  OperationIntent want;
+  want.kind = OperationKind::Refund;
+  want.sale_id = "sale_1";
+  want.attempt_id = "att_1";
+  want.account_id = "acct_1Till";
+  want.currency = "usd";
+  want.payment_intent_id = "pi_1";
+  want.refund_amount = 450;
+  want.idempotency_key = ids[0];  // a fresh key for each refund
+  want.at = kT0;
+  CHECK(fx[0] == Effect{EnqueueOperation{want}});
   CHECK(fx[1] == Effect{Audit{"refund_requested", "sale=sale_1 payment_intent=pi_1 amount=USD 4.50"}});
   CHECK(t.dispatch(RequestRefund{"sale_1", "att_1", "", 450, "usd"}).empty());
 }
@@ -853,15 +854,17 @@ TEST_CASE("after a decline the cashier may give up on cards and edit the cart ag
   CHECK(t.m.cart.lines.size() == 1);
 }
 
-TEST_CASE("form values in the queued request are percent-encoded, keys keep their brackets") {
+TEST_CASE("the queued intent carries the reader's token and the attempt's key as they are (no encoding in pos)") {
   Till t;
   t.ctx.register_id = "front counter/1";
   t.ring_up();
   t.dispatch(Charge{});
   const auto fx = t.dispatch(CardCollected{t.attempt(0).id, "pm_a+b", visa(), false});
-  const std::string& body = std::get<EnqueueOperation>(fx.at(1)).operation.body;
-  CHECK_THAT(body, Catch::Contains("&payment_method=pm_a%2Bb&"));
-  CHECK_THAT(body, Catch::Contains("&metadata[register_id]=front%20counter%2F1&"));
+  const OperationIntent& op = std::get<EnqueueOperation>(fx.at(1)).intent;
+  CHECK(op.payment_method == "pm_a+b");
+  CHECK(op.idempotency_key == t.attempt(0).idempotency_key);
+  CHECK(op.account_id == t.attempt(0).account_id);
+  CHECK_FALSE(op.refund_amount.has_value());
 }
 
 TEST_CASE("an approval arriving after a cancel reopened the cart still completes the sale") {

@@ -45,7 +45,7 @@ class ModelBuilder {
   ModelBuilder& then(const pos::Action& action) {
     pos::Context ctx{now_, random_, config_.register_id, config_.account_id, config_.catalog.currency(),
                      config_.catalog, config_.risk, config_.merchant, config_.manager_pin,
-                     config_.application_fee_ppm};
+                     config_.capture_method};
     auto result = pos::update(std::move(model_), action, ctx);
     model_ = std::move(result.model);
     last_effects_ = std::move(result.effects);

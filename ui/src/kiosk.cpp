@@ -34,7 +34,7 @@ pos::Context Kiosk::context() const {
                       config_.risk,
                       config_.merchant,
                       config_.manager_pin,
-                      config_.application_fee_ppm};
+                      config_.capture_method};
 }
 
 void Kiosk::apply(const pos::Action& action) {

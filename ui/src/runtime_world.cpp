@@ -11,6 +11,7 @@ KioskConfig kiosk_config(const app::CatalogDocument& doc, const app::RuntimeConf
   c.manager_pin = std::move(manager_pin);
   c.api_key = runtime.api_key;
   c.fee_rule = runtime.fee_rule;
+  c.capture_method = runtime.capture_method;
   c.location_id = runtime.location_id;
   return c;
 }

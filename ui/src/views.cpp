@@ -905,7 +905,8 @@ void settings_tab(BackOfficeViewState& state, const ViewEnv& env) {
   total_row(env.log, "Mode", c.mode, x);
   // Only ever the mask: the key's value is never drawn (architecture.md, security rules).
   total_row(env.log, "API key", c.api_key.empty() ? "(not set: simulator)" : c.api_key.masked(), x);
-  total_row(env.log, "Platform fee", percent_text(c.application_fee_ppm) + " of each card payment", x);
+  total_row(env.log, "Platform fee rule", c.fee_rule + " (fixed minor units + basis points) on each card payment", x);
+  total_row(env.log, "Capture", c.capture_method, x);
   total_row(env.log, "Offline payments", c.risk.enabled ? "allowed within caps" : "refused (require online)", x);
   const pos::Currency own = c.catalog.currency();
   if (auto caps = c.risk.caps.find(std::string(own.code())); caps != c.risk.caps.end()) {

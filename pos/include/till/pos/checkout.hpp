@@ -12,7 +12,7 @@
 //
 // FLOWS (details in pos/README.md)
 //  Charge      -> [PersistSale (sale tendering), CreateAttempt (key fixed now), StartCollect]
-//  CardCollected online  -> [UpdateAttempt(submitting), EnqueueOperation(create PI, same key)]
+//  CardCollected online  -> [UpdateAttempt(submitting), EnqueueOperation(intent: create PI, same key)]
 //  CardCollected offline / PaymentStoredOffline -> risk policy: allowed -> [UpdateAttempt
 //              (stored_offline), EnqueueOperation, (sale paid ...)]; refused -> attempt canceled,
 //              reason shown, another card or cash.
@@ -301,9 +301,29 @@ struct StartCollect {
   bool operator==(const StartCollect&) const = default;
 };
 struct CancelCollect { std::string attempt_id; bool operator==(const CancelCollect&) const = default; };
-// Insert into the outbox; the sync engine sends it at once when online. The form body is
-// complete here so a retry after a crash sends byte-identical parameters with the same key.
-struct EnqueueOperation { OutboxOperation operation; bool operator==(const EnqueueOperation&) const = default; };
+// What to ask Stripe for, as an intent: the reducer decides WHAT (kind, amounts, token, target,
+// key, account); the app builds the exact request from it with sync/operations (method, path,
+// form body: one builder for the kiosk and till-sync, so they can never send different params),
+// checks it against the attempt on disk, and stores those bytes in the outbox row, which the
+// engine re-sends byte-identically under the same key. pos has no form encoder (layering).
+struct OperationIntent {
+  OperationKind kind = OperationKind::CreatePaymentIntent;
+  std::string sale_id;
+  std::string attempt_id;            // the payment attempt (for a refund: the one refunded)
+  int attempt_number = 0;            // metadata[attempt] (CreatePaymentIntent)
+  std::string account_id;            // the attempt's connected account (Connect safety)
+  std::int64_t amount = 0;           // the payment's amount (CreatePaymentIntent)
+  std::string currency;              // lowercase ISO
+  std::string payment_method;        // pm_... reader token (CreatePaymentIntent)
+  std::string capture_method;        // automatic | manual (CreatePaymentIntent; Context)
+  std::string payment_intent_id;     // Refund: the PaymentIntent refunded
+  std::optional<std::int64_t> refund_amount;  // Refund: empty = the whole remaining amount
+  std::string idempotency_key;       // fixed here; every resend uses it
+  Timestamp at{};
+  bool operator==(const OperationIntent&) const = default;
+};
+// Insert into the outbox; the sync engine sends it at once when online.
+struct EnqueueOperation { OperationIntent intent; bool operator==(const EnqueueOperation&) const = default; };
 // Ask the resolver to settle an in-doubt attempt now (same key / lookup by metadata[sale_id]).
 struct ResolveInDoubt { std::string attempt_id; bool operator==(const ResolveInDoubt&) const = default; };
 struct PrintReceipt { std::string text; bool operator==(const PrintReceipt&) const = default; };
@@ -333,9 +353,10 @@ struct Context {
   RiskConfig risk;
   Merchant merchant;
   std::string manager_pin;      // compared, never stored in the model, logged or audited
-  // Platform fee on each card payment, ppm of the amount, half-up (application_fee_amount);
-  // 0 = no fee sent.
-  std::int64_t application_fee_ppm = 0;
+  // How card payments are captured (OperationIntent::capture_method): automatic | manual. The
+  // platform's application fee is not the reducer's: the app applies its fee rule when it builds
+  // the request.
+  std::string capture_method = "automatic";
 };
 
 struct Update {

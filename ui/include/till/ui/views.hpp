@@ -51,8 +51,8 @@ struct KioskConfig {
   pos::RiskConfig risk = pos::RiskConfig::safe_defaults();
   pos::Merchant merchant;
   std::string manager_pin;         // compared by the reducer; never shown, logged or stored
-  std::int64_t application_fee_ppm = 0;
   std::string fee_rule = "0";      // the runtime's application fee rule (sync::FeeRule text), shown
+  std::string capture_method = "automatic";  // the reducer's Context::capture_method
   std::string location_id;         // Stripe Terminal location (tml_...)
   Secret api_key;                  // shown masked only
   std::string mode = "simulated";  // what the status bar says the kiosk talks to
