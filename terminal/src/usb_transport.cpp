@@ -102,6 +102,7 @@ class UsbFamily final : public UsbTransports, public std::enable_shared_from_thi
       }
     }
     libusb_exit(ctx_);
+    log::info("terminal.usb.context_closed", {{"transfers_submitted", submitted_.load()}});
   }
 
   TransportFactory factory() override;
@@ -231,7 +232,11 @@ class UsbLink final : public std::enable_shared_from_this<UsbLink> {
   // ---- opening --------------------------------------------------------------------------------
 
   void on_arrival() {
-    if (state_ == State::Waiting && !closed_) try_open();
+    if (state_ != State::Waiting || closed_) return;
+    // A device that failed to open (gone again) or had another serial may have been replaced
+    // at the same bus address since: look at everything again.
+    ruled_out_.clear();
+    try_open();
   }
 
  private:
@@ -259,7 +264,10 @@ class UsbLink final : public std::enable_shared_from_this<UsbLink> {
     timer_.expires_after(family_->options_.poll_interval);
     timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
       if (ec) return;
-      if (auto self = weak.lock(); self && self->state_ == State::Waiting && !self->closed_) self->try_open();
+      if (auto self = weak.lock(); self && self->state_ == State::Waiting && !self->closed_) {
+        self->ruled_out_.clear();  // as on a hotplug arrival
+        self->try_open();
+      }
     });
   }
 

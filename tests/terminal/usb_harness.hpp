@@ -63,6 +63,7 @@ struct UsbHarness : HarnessBase {
     function = std::make_unique<hwsim::UsbFunction>(device, hwsim::io_scheduler(io), fc);
     front_end = std::make_unique<hwsim::UmockdevFrontEnd>(io, *function);  // the testbed, before libusb
     if (options.plug_at_start) REQUIRE(front_end->plug());
+    fds_before_driver = open_fd_count();
     usb = make_usb_transports(io, options.match, options.usb);
     reader = make_usb_reader(io, usb, std::move(opts));
     watch_events();
@@ -71,14 +72,19 @@ struct UsbHarness : HarnessBase {
 
   ~UsbHarness() override {
     replug_timer.cancel();
+    close_driver();
+    front_end.reset();
+    function.reset();
+  }
+
+  // Destroys the reader and the libusb context (its event thread joined, libusb_exit done).
+  void close_driver() {
     reader.reset();
     // Completions already posted hold the transport family; let them run so libusb exits
     // before the testbed goes.
     for (int i = 0; i < 100 && io.poll() > 0; ++i) io.restart();
     io.restart();
     usb.reset();
-    front_end.reset();
-    function.reset();
   }
 
   void arm_replug() {
@@ -95,6 +101,7 @@ struct UsbHarness : HarnessBase {
   std::unique_ptr<hwsim::UsbFunction> function;
   std::unique_ptr<hwsim::UmockdevFrontEnd> front_end;
   std::shared_ptr<UsbTransports> usb;
+  int fds_before_driver = 0;  // open fds once the rig stood, before libusb was initialised
 };
 
 }  // namespace till::terminal::testing
