@@ -284,6 +284,11 @@ echo "usb-vm: guest up, running the tests"
 cd /test
 @COMMAND@
 rc=$?
+if [ $rc -ne 0 ]; then
+  echo "usb-vm: the tests failed; the kernel log's tail and the vhci ports follow"
+  dmesg | tail -n 40
+  cat /sys/devices/platform/vhci_hcd.0/status
+fi
 if [ $rc -eq 0 ]; then echo "TILL-USB-VM-RESULT: pass"; else echo "TILL-USB-VM-RESULT: fail rc=$rc"; fi
 sync
 reboot -f
@@ -292,6 +297,18 @@ reboot -f
 
 def shell_quote(s):
     return "'" + s.replace("'", "'\"'\"'") + "'"
+
+
+def stripped(binary):
+    """The binary without debug sections (a sanitized debug build is several times larger and the
+    guest unpacks the initramfs into RAM); the file itself if objcopy is missing or fails."""
+    objcopy = shutil.which("objcopy")
+    if objcopy:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "bin")
+            if run([objcopy, "--strip-debug", binary, out]).returncode == 0:
+                return open(out, "rb").read()
+    return open(binary, "rb").read()
 
 
 def build_initramfs(kernel_dir, binary, args, env, out):
@@ -306,7 +323,7 @@ def build_initramfs(kernel_dir, binary, args, env, out):
     cpio.file("bin/udevadm", open(udevadm, "rb").read())
     cpio.symlink("sbin/systemd-udevd", "/bin/udevadm")
     name = os.path.basename(binary)
-    cpio.file("test/" + name, open(binary, "rb").read())
+    cpio.file("test/" + name, stripped(binary))
     libs = set(shared_libraries(udevadm)) | set(shared_libraries(binary))
     for lib in sorted(libs):
         cpio.file(lib, open(os.path.realpath(lib), "rb").read())

@@ -9,7 +9,12 @@
 // The same cases, compiled a second time with TILL_CONTRACT_USB, run against the usb driver
 // (libusb through umockdev: tests/terminal/usb_harness.hpp) in their own binary, which CTest
 // starts under umockdev-wrapper.
-#ifdef TILL_CONTRACT_USB
+// With TILL_CONTRACT_VHCI they run inside the tier-2 VM against the real kernel USB stack
+// (tests/usb-vm/vhci_harness.hpp).
+#if defined(TILL_CONTRACT_VHCI)
+#include "vhci_harness.hpp"
+#define TILL_CONTRACT_HARNESSES VhciHarness
+#elif defined(TILL_CONTRACT_USB)
 #include "usb_harness.hpp"
 #define TILL_CONTRACT_HARNESSES UsbHarness
 #else
