@@ -359,7 +359,7 @@ TEST_CASE("stripe: a collect past its deadline is cancelled on the reader and en
           "[stripe-contract]") {
   SmartHarness h;
   REQUIRE(h.connect());
-  h.start(1000, 100ms);
+  h.start(1000, 400ms);  // long enough for the process POST to land first on a loaded machine
   REQUIRE(h.run_until([&] { return h.result.has_value(); }));
   INFO(show(*h.result));
   const auto* c = as<Cancelled>(*h.result);
@@ -403,7 +403,7 @@ TEST_CASE("stripe: a reader that drops offline mid-payment ends OutcomeUnknown, 
           "[stripe-contract]") {
   SmartHarness h;
   REQUIRE(h.connect());
-  h.start(1000, 150ms);
+  h.start(1000, 500ms);
   REQUIRE(h.run_until([&] { return h.action_in_progress(); }));
   REQUIRE(h.control("status=offline")["status"] == "offline");
   REQUIRE(h.run_until([&] { return h.result.has_value(); }));
@@ -422,7 +422,7 @@ TEST_CASE("stripe: Till losing Stripe after the card was presented ends OutcomeU
     ro.cancel_grace = 200ms;
     SmartHarness h(ro);
     REQUIRE(h.connect());
-    h.start(1000, 150ms);
+    h.start(1000, 500ms);
     REQUIRE(h.run_until([&] { return h.action_in_progress(); }));
     h.settle(20ms);
     h.present(number);  // the reader decided at Stripe...
