@@ -297,6 +297,122 @@ TEST_CASE("e2e: server-driven reader flow with a simulated WisePOS E") {
   CHECK_FALSE(events->data.empty());
 }
 
+namespace {
+
+// A location and a registered simulated reader on the connected account.
+std::string make_reader(Sim& sim, const std::string& tag) {
+  FormParams loc{{"display_name", "Counter " + tag},
+                 {"address", FormValue::object({{"line1", "1 Main St"}, {"city", "Toronto"},
+                                                {"postal_code", "M5V"}, {"country", "CA"}})}};
+  auto location = sim.client->wait(sim.client->async_create_location(loc, RequestOptions{kAccount, "loc-" + tag}));
+  REQUIRE(location.has_value());
+  auto reader = sim.client->wait(
+      sim.client->async_create_reader("simulated-wpe", "Till " + tag, location->id, RequestOptions{kAccount, "rdr-" + tag}));
+  REQUIRE(reader.has_value());
+  CHECK_FALSE(reader->device_sw_version.empty());
+  return reader->id;
+}
+
+}  // namespace
+
+TEST_CASE("e2e: set_reader_display and cancel_action on a simulated reader") {
+  Sim sim;
+  const std::string reader = make_reader(sim, "d");
+  FormValue cart = FormValue::object(
+      {{"currency", FormValue("cad")},
+       {"line_items", FormValue::array({FormValue::object({{"amount", FormValue(250)},
+                                                           {"description", FormValue("Muffin")},
+                                                           {"quantity", FormValue(2)}})})},
+       {"tax", FormValue(65)},
+       {"total", FormValue(565)}});
+  auto shown = sim.client->wait(sim.client->async_set_reader_display(reader, cart, RequestOptions{kAccount, "disp-1"}));
+  REQUIRE(shown.has_value());
+  REQUIRE(shown->action.has_value());
+  CHECK(shown->action->type == "set_reader_display");
+  // Without a key the client refuses before anything is sent.
+  auto unkeyed = sim.client->wait(sim.client->async_set_reader_display(reader, cart, RequestOptions{kAccount, ""}));
+  REQUIRE_FALSE(unkeyed.has_value());
+  CHECK(unkeyed.error().kind == ErrorKind::InvalidArgument);
+
+  auto p = sim.sale("s-cancel", 1500, "");
+  p.confirm = false;
+  auto pi = sim.create(p, "s-cancel-create");
+  REQUIRE(pi.has_value());
+  REQUIRE(sim.client->wait(sim.client->async_process_payment_intent(reader, pi->id, FormParams{},
+                                                                    RequestOptions{kAccount, "s-cancel-proc"})));
+  auto canceled = sim.client->wait(sim.client->async_cancel_reader_action(reader, RequestOptions{kAccount, "c-1"}));
+  REQUIRE(canceled.has_value());
+  CHECK_FALSE(canceled->action.has_value());
+  // Nothing left to cancel: a plain refusal (nothing was in doubt).
+  auto again = sim.client->wait(sim.client->async_cancel_reader_action(reader, RequestOptions{kAccount, "c-2"}));
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.error().kind == ErrorKind::InvalidArgument);
+  CHECK(again.error().stripe->code == "terminal_reader_action_not_cancelable");
+}
+
+TEST_CASE("e2e: terminal_reader_timeout on a POST is OutcomeUnknown and a busy reader is FailedPrecondition") {
+  Sim sim;
+  const std::string reader = make_reader(sim, "t");
+  auto p = sim.sale("s-timeout", 1500, "");
+  p.confirm = false;
+  auto pi = sim.create(p, "s-timeout-create");
+  REQUIRE(pi.has_value());
+  stripesim::Request control;
+  control.method = "POST";
+  control.target = "/_sim/readers/" + reader;
+  control.body = "timeout=true";
+  REQUIRE(sim.server->api().handle(control).status == 200);
+  auto r = sim.client->wait(
+      sim.client->async_process_payment_intent(reader, pi->id, FormParams{}, RequestOptions{kAccount, "t-proc"}));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().kind == ErrorKind::OutcomeUnknown);
+  CHECK(r.error().stripe->code == "terminal_reader_timeout");
+  control.body = "timeout=false";
+  REQUIRE(sim.server->api().handle(control).status == 200);
+  // The action did start, so the reader is busy for anyone else.
+  auto op = sim.sale("s-other", 900, "");
+  op.confirm = false;
+  auto other = sim.create(op, "s-other-create");
+  REQUIRE(other.has_value());
+  auto busy = sim.client->wait(
+      sim.client->async_process_payment_intent(reader, other->id, FormParams{}, RequestOptions{kAccount, "o-proc"}));
+  REQUIRE_FALSE(busy.has_value());
+  CHECK(busy.error().kind == ErrorKind::FailedPrecondition);
+}
+
+TEST_CASE("e2e: confirm a PaymentIntent, and refund an Interac payment on the reader") {
+  Sim sim;
+  auto p = sim.sale("s-confirm", 2000, "");
+  p.confirm = false;
+  auto pi = sim.create(p, "s-confirm-create");
+  REQUIRE(pi.has_value());
+  FormParams confirm{{"payment_method", "pm_test_visa_abcdefghijkmnopqrstu"}};
+  auto confirmed =
+      sim.client->wait(sim.client->async_confirm_payment_intent(pi->id, confirm, RequestOptions{kAccount, "cf-1"}));
+  REQUIRE(confirmed.has_value());
+  CHECK(confirmed->status == PaymentIntentStatus::Succeeded);
+  CHECK(sim.ledger_count_for("s-confirm") == 1);
+
+  const std::string reader = make_reader(sim, "r");
+  CreatePaymentIntentParams ip;
+  ip.amount = 4000;
+  ip.currency = "cad";
+  ip.allowed_payment_method_types = {"card_present", "interac_present"};
+  ip.metadata = {{"sale_id", "s-interac"}};
+  auto ipi = sim.create(ip, "s-interac-create");
+  REQUIRE(ipi.has_value());
+  REQUIRE(sim.client->wait(
+      sim.client->async_process_payment_intent(reader, ipi->id, FormParams{}, RequestOptions{kAccount, "i-proc"})));
+  REQUIRE(sim.client->wait(sim.client->async_present_payment_method(reader, "4506445006931933", std::nullopt,
+                                                                    RequestOptions{kAccount, "i-present"})));
+  auto refund =
+      sim.client->wait(sim.client->async_refund_payment(reader, ipi->id, 1500, RequestOptions{kAccount, "i-refund"}));
+  REQUIRE(refund.has_value());
+  REQUIRE(refund->action.has_value());
+  CHECK(refund->action->type == "refund_payment");
+  CHECK(refund->action->status == "in_progress");
+}
+
 TEST_CASE("e2e: TLS to the simulator verifies against its generated loopback CA") {
   Sim sim({}, /*tls=*/true);
   REQUIRE(sim.server->base_url().rfind("https://", 0) == 0);
