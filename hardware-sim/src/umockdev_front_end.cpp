@@ -254,8 +254,14 @@ gboolean UmockdevShared::handle(UMockdevIoctlClient* client) {
       if (!current) return fail_errno(*this, client, ENODEV);
       UMockdevIoctlData* urb_data = umockdev_ioctl_data_resolve(arg, 0, sizeof(usbdevfs_urb), nullptr);
       if (!urb_data) return fail_errno(*this, client, EFAULT);
-      usbdevfs_urb urb{};
-      std::memcpy(&urb, urb_data->data, sizeof urb);
+      // Field by field: struct usbdevfs_urb ends in a flexible array, so no copy of it is made.
+      struct {
+        std::uint8_t type, endpoint;
+        int buffer_length;
+      } urb{};
+      urb.type = urb_data->data[offsetof(usbdevfs_urb, type)];
+      urb.endpoint = urb_data->data[offsetof(usbdevfs_urb, endpoint)];
+      std::memcpy(&urb.buffer_length, urb_data->data + offsetof(usbdevfs_urb, buffer_length), sizeof(int));
       const bool bulk_ok = urb.type == kUrbBulk && (urb.endpoint == in_ep || urb.endpoint == out_ep);
       const bool control_ok = urb.type == kUrbControl && urb.endpoint == 0 && urb.buffer_length >= 8;
       if ((!bulk_ok && !control_ok) || urb.buffer_length < 0) {
@@ -298,9 +304,8 @@ gboolean UmockdevShared::handle(UMockdevIoctlClient* client) {
       UrbRecord r = std::move(it->second);
       urbs.erase(it);
       stats.in_flight = urbs.size();
-      auto* urb = reinterpret_cast<usbdevfs_urb*>(r.data->data);
-      urb->status = r.status;
-      urb->actual_length = r.actual;
+      std::memcpy(r.data->data + offsetof(usbdevfs_urb, status), &r.status, sizeof(int));
+      std::memcpy(r.data->data + offsetof(usbdevfs_urb, actual_length), &r.actual, sizeof(int));
       if (!r.in.empty()) {
         UMockdevIoctlData* buf = umockdev_ioctl_data_resolve(r.data, offsetof(usbdevfs_urb, buffer),
                                                              static_cast<gsize>(r.buffer_length), nullptr);
