@@ -2,6 +2,7 @@
 // one is refused, a damaged file is refused with DataLoss.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <thread>
 
 #include "store_fixtures.hpp"
 #include "till/store/schema.hpp"
@@ -230,4 +231,56 @@ TEST_CASE("a database with damaged pages is refused with DataLoss") {
     INFO(store.error().describe());
     CHECK(store.error().kind == ErrorKind::DataLoss);
   }
+}
+
+TEST_CASE("with the check deferred a damaged file opens, and check_integrity then reports DataLoss") {
+  TempDir dir;
+  FakeClock clock;
+  const auto path = dir.file("till.db");
+  {
+    auto store = Store::open(path, clock);
+    REQUIRE(store);
+    for (int i = 0; i < 50; ++i) REQUIRE(store->persist_sale(make_sale("sale-" + std::to_string(i))));
+    REQUIRE(store->check_integrity());
+    REQUIRE(store->check_integrity(IntegrityCheck::Full));
+  }
+  long page_size = 0;
+  long root = 0;
+  {
+    RawDb raw(path);
+    page_size = std::stol(raw.scalar("PRAGMA page_size"));
+    root = std::stol(raw.scalar("SELECT rootpage FROM sqlite_schema WHERE name = 'sale_lines'"));
+  }
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp((root - 1) * page_size);
+    const std::string garbage(64, '\x5a');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  for (auto mode : {OpenMode::Writer, OpenMode::ReadOnly}) {
+    auto store = Store::open(path, clock, {.mode = mode, .integrity_check = IntegrityCheck::Deferred});
+    REQUIRE(store);
+    auto checked = store->check_integrity();
+    REQUIRE_FALSE(checked);
+    CHECK(checked.error().kind == ErrorKind::DataLoss);
+    CHECK_THAT(checked.error().message, Catch::Contains("damaged"));
+  }
+}
+
+TEST_CASE("a read-only store on another thread checks integrity while the writer commits") {
+  TempDir dir;
+  FakeClock clock;
+  const auto path = dir.file("till.db");
+  auto writer = Store::open(path, clock, {.integrity_check = IntegrityCheck::Deferred});
+  REQUIRE(writer);
+  for (int i = 0; i < 200; ++i) REQUIRE(writer->persist_sale(make_sale("sale-" + std::to_string(i))));
+  Status checked = ok();
+  std::thread checker([&] {
+    auto reader = Store::open(path, clock, {.mode = OpenMode::ReadOnly, .integrity_check = IntegrityCheck::Deferred});
+    checked = reader ? reader->check_integrity() : Status(fail(reader.error()));
+  });
+  for (int i = 200; i < 260; ++i) REQUIRE(writer->persist_sale(make_sale("sale-" + std::to_string(i))));
+  checker.join();
+  CHECK(checked);
+  CHECK(writer->get_sale("sale-259"));
 }

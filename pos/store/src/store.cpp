@@ -1097,8 +1097,8 @@ struct Store::Impl {
     return ok();
   }
 
-  Status check_integrity() {
-    const bool full = options.integrity_check == IntegrityCheck::Full;
+  Status check_integrity(IntegrityCheck kind) {
+    const bool full = kind == IntegrityCheck::Full;
     auto st = db.prepare(full ? "PRAGMA integrity_check(20)" : "PRAGMA quick_check(20)");
     if (!st) return fail(st.error());
     std::string problems;
@@ -1155,7 +1155,9 @@ struct Store::Impl {
     if (options.max_page_count) {
       if (auto r = pragma("PRAGMA max_page_count = " + std::to_string(*options.max_page_count)); !r) return r;
     }
-    if (auto r = check_integrity(); !r) return r;
+    if (options.integrity_check != IntegrityCheck::Deferred) {
+      if (auto r = check_integrity(options.integrity_check); !r) return r;
+    }
     if (auto r = migrate(); !r) return r;
     if (writer && options.recover_in_flight) {
       auto tx = Transaction::begin(db, "recovering in-flight operations");
@@ -1195,6 +1197,14 @@ Result<Store> Store::open(const std::string& path, const Clock& clock, OpenOptio
 const std::string& Store::path() const { return impl_->path; }
 bool Store::read_only() const { return impl_->options.mode == OpenMode::ReadOnly; }
 int Store::schema_version() const { return impl_->version; }
+
+Status Store::check_integrity(IntegrityCheck kind) {
+  try {
+    return impl_->check_integrity(kind);
+  } catch (const std::exception& e) {
+    return fail(ErrorKind::Internal, std::string("checking integrity: ") + e.what());
+  }
+}
 
 Status Store::write(const std::function<Status(WriteTx&)>& fn) {
   if (read_only()) return fail(ErrorKind::FailedPrecondition, "the store is open read-only");
