@@ -390,9 +390,12 @@ class UsbLink final : public std::enable_shared_from_this<UsbLink> {
       counted_open_ = true;
       log::info("terminal.usb.opened", {{"device", describe()}, {"interface", interface_},
                                         {"in", static_cast<int>(in_ep_)}, {"out", static_cast<int>(out_ep_)}});
+      // The open result is posted before the first IN can complete (its completion is posted
+      // later), so no bytes ever reach the protocol driver before "open ok".
+      finish_open(ok());
       submit_in();
       write_next();
-      return finish_open(ok());
+      return;
     }
     if (r == LIBUSB_ERROR_NOT_FOUND || r == LIBUSB_ERROR_BUSY) return retry_claim_later();
     if (r == LIBUSB_ERROR_NO_DEVICE) {
