@@ -100,14 +100,13 @@ int main(int argc, char** argv) {
 
   ui::HeadlessContext ctx;
   ui::ViewState state;
-  ui::DayReport day;
   auto run = [&](const char* name, const pos::Model& m, int frames) {
     std::vector<double> ms;
     std::size_t dispatched = 0;
     for (int f = 0; f < frames + 10; ++f) {
       const auto t0 = Steady::now();
       ctx.new_frame();
-      ui::ViewEnv env{ctx.fonts(), nullptr, fake.now(), config, day, [&](pos::Action) { ++dispatched; }};
+      ui::ViewEnv env{ctx.fonts(), nullptr, fake.now(), config, [&](pos::Action) { ++dispatched; }};
       ui::draw_kiosk(m, state, env);
       ctx.end_frame();
       const auto t1 = Steady::now();

@@ -28,6 +28,7 @@
 #include "till/stripesim/server.hpp"
 #include "till/sync/engine.hpp"
 #include "till/sync/operations.hpp"
+#include "till/sync/report.hpp"
 #include "till/sync/stripe_client.hpp"
 #include "till/terminal/drivers.hpp"
 
@@ -112,6 +113,7 @@ struct Runtime::Impl {
   terminal::CancelHandle collect_handle;
   std::string collecting_attempt;
   std::set<std::string> in_doubt_reported;
+  std::string reader_label = "Reader";
   std::optional<bool> online;
   bool engine_done = false;      // the drive loop has returned
   bool stop_requested = false;
@@ -232,33 +234,82 @@ struct Runtime::Impl {
   }
 
   void connect_reader() {
-    reader->async_discover(5s, [this](Result<std::vector<terminal::ReaderInfo>> found) {
+    connect_reader_then([](Status) {});
+  }
+
+  // Discover + connect; `done` gets the outcome (core thread).
+  void connect_reader_then(std::function<void(Status)> done) {
+    reader->async_discover(5s, [this, done](Result<std::vector<terminal::ReaderInfo>> found) {
       if (!found || found->empty()) {
-        emit(pos::ReaderStatusChanged{false, "No reader", found ? "none found" : found.error().message});
+        const std::string why = found ? "none found" : found.error().message;
+        emit(pos::ReaderStatusChanged{false, "No reader", why});
+        done(fail(ErrorKind::Unavailable, "no reader found: " + why));
         return;
       }
-      reader->async_connect(found->front(), 10s, [this](Result<terminal::ReaderInfo> info) {
+      reader->async_connect(found->front(), 10s, [this, done](Result<terminal::ReaderInfo> info) {
         if (!info) {
           emit(pos::ReaderStatusChanged{false, "Reader", info.error().message});
+          done(fail(info.error()));
           return;
         }
-        emit(pos::ReaderStatusChanged{true, info->label.empty() ? info->serial : info->label,
-                                      info->driver + (device ? " (simulated)" : "")});
+        done(ok());
+        reader_label = info->label.empty() ? info->serial : info->label;
+        emit(pos::ReaderStatusChanged{true, reader_label, info->driver + (device ? " (simulated)" : "")});
+        refresh_reader(false);
       });
     });
+  }
+
+  // Fresh status from the reader; `answer` also reports the back-office command's end.
+  void refresh_reader(bool answer) {
+    reader->async_refresh_status(5s, [this, answer](Result<terminal::ReaderStatus> st) {
+      post_reader_details();
+      if (answer) {
+        emit(pos::ReaderCommandDone{pos::ReaderCommandKind::RefreshStatus, static_cast<bool>(st),
+                                    st ? std::string() : st.error().message});
+      }
+    });
+  }
+
+  // The back office's view of the reader, from the driver's last known status.
+  void post_reader_details(int update_progress = -1) {
+    if (!reader) return;
+    const terminal::ReaderStatus st = reader->status();
+    pos::ReaderDetails d;
+    d.connection = std::string(terminal::to_string(st.connection));
+    d.battery_percent = st.battery_percent;
+    d.charging = st.charging;
+    d.firmware_version = st.firmware_version;
+    d.update_required = st.update_required;
+    d.update_progress = update_progress;
+    d.reader_online = st.reader_online;
+    d.offline_capable = st.offline_capable;
+    d.offline_stored = st.offline_stored;
+    d.offline_capacity = st.offline_capacity;
+    emit(pos::ReaderDetailsUpdated{d});
   }
 
   void on_reader_event(const terminal::ReaderEvent& e) {
     using K = terminal::ReaderEventKind;
     switch (e.kind) {
-      case K::Disconnected: emit(pos::ReaderStatusChanged{false, "Reader", "disconnected"}); return;
-      case K::Reconnected: emit(pos::ReaderStatusChanged{true, "Reader", "reconnected"}); return;
-      case K::ReconnectFailed: emit(pos::ReaderStatusChanged{false, "Reader", "reconnect failed"}); return;
+      case K::Disconnected:
+        emit(pos::ReaderStatusChanged{false, reader_label, "disconnected"});
+        post_reader_details();
+        return;
+      case K::Reconnected:
+        emit(pos::ReaderStatusChanged{true, reader_label, "reconnected"});
+        post_reader_details();
+        return;
+      case K::ReconnectFailed:
+        emit(pos::ReaderStatusChanged{false, reader_label, "reconnect failed"});
+        post_reader_details();
+        return;
+      case K::FirmwareProgress: post_reader_details(e.value); return;
       case K::StatusChanged:
-      case K::FirmwareProgress:
       case K::BatteryLow:
-      case K::ProtocolError:
-      case K::ReconnectAttempt: return;
+      case K::UpdateRequired:
+      case K::ReconnectAttempt: post_reader_details(); return;
+      case K::ProtocolError: return;
       default: break;
     }
     if (collecting_attempt.empty()) return;
@@ -481,6 +532,67 @@ struct Runtime::Impl {
     post_back_office();
     return ok();
   }
+  // Reader commands never fail the effect list (nothing durable): the outcome comes back as
+  // ReaderCommandDone.
+  Status perform(const pos::ReaderCommand& e) {
+    using K = pos::ReaderCommandKind;
+    auto done = [this, kind = e.command](Status s, std::string message = {}) {
+      emit(pos::ReaderCommandDone{kind, static_cast<bool>(s), s ? std::move(message) : s.error().message});
+    };
+    switch (e.command) {
+      case K::Connect:
+        connect_reader_then([done](Status s) { done(std::move(s)); });
+        break;
+      case K::Disconnect:
+        if (!collecting_attempt.empty()) {
+          done(fail(ErrorKind::FailedPrecondition, "the reader is taking a payment"));
+          break;
+        }
+        reader->async_disconnect([this, done](Status s) {
+          if (s) emit(pos::ReaderStatusChanged{false, reader_label, "disconnected by a manager"});
+          post_reader_details();
+          done(std::move(s));
+        });
+        break;
+      case K::InstallUpdate:
+        if (!collecting_attempt.empty()) {
+          done(fail(ErrorKind::FailedPrecondition, "the reader is taking a payment"));
+          break;
+        }
+        reader->async_install_update(5min, [this, done](Status s) {
+          post_reader_details();
+          done(std::move(s), reader ? "firmware " + reader->status().firmware_version : std::string());
+        });
+        break;
+      case K::RefreshStatus: refresh_reader(true); break;
+    }
+    return ok();
+  }
+
+  // The end-of-day report from the store, with sync's own builder (the ledger the sync uses).
+  Status perform(const pos::BuildDayReport& e) {
+    auto r = sync::build_day_report(*store, e.day);
+    if (!r) {
+      emit(pos::DayReportFailed{r.error().message});
+      return ok();
+    }
+    pos::DaySummary d;
+    d.day = r->day;
+    for (const auto& c : r->currencies) {
+      d.currencies.push_back({c.currency, c.sales, c.gross, c.net, c.tax, c.tips, c.discounts, c.voided, c.open});
+    }
+    for (const auto& t : r->tenders) d.tenders.push_back({t.tender, t.currency, t.count, t.amount});
+    for (const auto& t : r->tax_rates) d.tax_rates.push_back({t.currency, t.tax_code, t.rate_ppm, t.net, t.tax});
+    for (const auto& f : r->fees) d.fees.push_back({f.currency, f.payments, f.application_fees});
+    for (const auto& f : r->refunds) d.refunds.push_back({f.currency, f.count, f.amount, f.pending});
+    d.declined = r->attempts.declined;
+    d.declined_after_forward = r->attempts.declined_after_forward;
+    d.in_doubt = r->attempts.in_doubt;
+    d.unsent = r->attempts.unsent;
+    emit(pos::DayReportLoaded{std::move(d)});
+    return ok();
+  }
+
   Status perform(const pos::Audit& e) {
     auto id = store->append_audit({0, {}, "kiosk", e.event, "", e.detail});
     if (!id) return fail(id.error());

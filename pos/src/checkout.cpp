@@ -1,6 +1,8 @@
 #include "till/pos/checkout.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <utility>
 
 namespace till::pos {
@@ -190,6 +192,7 @@ class Reducer {
 
   void operator()(const ReaderStatusChanged& a) {
     m_.reader.connected = a.connected;
+    m_.reader.details.connection = a.connected ? "connected" : "disconnected";
     m_.reader.label = a.label;
     m_.reader.detail = a.detail;
     if (!a.connected) {
@@ -350,8 +353,10 @@ class Reducer {
     m_.back_office.unlocked = true;
     m_.back_office.loading = true;
     m_.screen = Screen::BackOffice;
+    m_.back_office.day_loading = true;
     effects_.push_back(Audit{"back_office_opened", ""});
     effects_.push_back(LoadBackOffice{});
+    effects_.push_back(BuildDayReport{utc_day(ctx_.now)});
   }
 
   void operator()(const CloseBackOffice&) {
@@ -415,6 +420,59 @@ class Reducer {
     reset_checkout();
     m_.screen = Screen::BackOffice;  // the manager is still in the back office
     notice(NoticeLevel::Info, "Sale " + sale_id + " set aside: its outcome will appear in the back office");
+  }
+
+  // ---- reader management, end of day (manager) --------------------------------------------------
+
+  void operator()(const ManageReader& a) {
+    if (!manager()) return;
+    using K = ReaderCommandKind;
+    if ((a.command == K::Disconnect || a.command == K::InstallUpdate) && busy_with_card()) {
+      return reject(m_.phase == PaymentPhase::InDoubt ? std::string(kInDoubtText)
+                                                      : "The reader is taking a payment: finish or cancel it first");
+    }
+    if (m_.reader.command_running) return reject("A reader command is already running");
+    if (a.command == K::Connect && m_.reader.connected) return reject("The reader is already connected");
+    if ((a.command == K::Disconnect || a.command == K::InstallUpdate) && !m_.reader.connected) {
+      return reject("No reader is connected");
+    }
+    m_.reader.command_running = true;
+    effects_.push_back(ReaderCommand{a.command});
+    if (a.command != K::RefreshStatus) {
+      effects_.push_back(Audit{"reader_" + std::string(to_string(a.command)), "reader=" + m_.reader.label});
+    }
+    notice(NoticeLevel::Info, "Reader: " + std::string(to_string(a.command)) + " sent");
+  }
+
+  void operator()(const ReaderDetailsUpdated& a) { m_.reader.details = a.details; }
+
+  void operator()(const ReaderCommandDone& a) {
+    m_.reader.command_running = false;
+    if (a.ok) {
+      notice(NoticeLevel::Info, "Reader: " + std::string(to_string(a.command)) + " done" +
+                                    (a.message.empty() ? std::string() : " (" + a.message + ")"));
+    } else {
+      notice(NoticeLevel::Warning, "Reader: " + std::string(to_string(a.command)) + " failed: " + a.message);
+    }
+  }
+
+  void operator()(const LoadDayReport&) {
+    if (!manager()) return;
+    m_.back_office.day_loading = true;
+    m_.back_office.day_error.clear();
+    effects_.push_back(BuildDayReport{utc_day(ctx_.now)});
+  }
+
+  void operator()(const DayReportLoaded& a) {
+    if (!m_.back_office.unlocked) return;  // closed meanwhile: do not keep the data
+    m_.back_office.day = a.report;
+    m_.back_office.day_loading = false;
+  }
+
+  void operator()(const DayReportFailed& a) {
+    if (!m_.back_office.unlocked) return;
+    m_.back_office.day_loading = false;
+    m_.back_office.day_error = a.message;
   }
 
  private:
@@ -971,6 +1029,25 @@ std::string_view to_string(Screen s) noexcept {
     case Screen::BackOffice: return "back_office";
   }
   return "unknown";
+}
+
+std::string_view to_string(ReaderCommandKind k) noexcept {
+  switch (k) {
+    case ReaderCommandKind::Connect: return "connect";
+    case ReaderCommandKind::Disconnect: return "disconnect";
+    case ReaderCommandKind::InstallUpdate: return "install_update";
+    case ReaderCommandKind::RefreshStatus: return "refresh_status";
+  }
+  return "unknown";
+}
+
+std::string utc_day(Timestamp t) {
+  using namespace std::chrono;
+  const year_month_day ymd{floor<days>(t)};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buf;
 }
 
 std::string_view to_string(PaymentPhase p) noexcept {

@@ -641,7 +641,8 @@ TEST_CASE("the back office needs the manager PIN, and its actions are audited") 
   CHECK(t.dispatch(RetryOperation{7}).empty());
   CHECK(t.m.notice.text == "Manager PIN required");
 
-  CHECK(t.dispatch(OpenBackOffice{"2468"}) == std::vector<Effect>{Audit{"back_office_opened", ""}, LoadBackOffice{}});
+  CHECK(t.dispatch(OpenBackOffice{"2468"}) ==
+        std::vector<Effect>{Audit{"back_office_opened", ""}, LoadBackOffice{}, BuildDayReport{utc_day(kT0)}});
   CHECK(t.m.screen == Screen::BackOffice);
   CHECK(t.m.back_office.loading);
   AttentionItem dead;
@@ -927,4 +928,86 @@ TEST_CASE("a late approval covering the whole balance cancels the card still on 
   CHECK(t.attempt(1).state == AttemptState::Canceled);
   CHECK(t.m.sale->state == SaleState::Paid);
   CHECK(amount_paid(t.m) == 1312);
+}
+
+TEST_CASE("reader management goes through the reducer: commands are manager-only, audited and answered") {
+  Till t;
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::Disconnect}).empty());  // not in the back office
+  CHECK(t.m.notice.text == "Manager PIN required");
+  t.dispatch(OpenBackOffice{"2468"});
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::Connect}).empty());
+  CHECK(t.m.notice.text == "The reader is already connected");
+
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::InstallUpdate}) ==
+        std::vector<Effect>{ReaderCommand{ReaderCommandKind::InstallUpdate},
+                            Audit{"reader_install_update", "reader=Simulated reader"}});
+  CHECK(t.m.reader.command_running);
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::RefreshStatus}).empty());  // one at a time
+  CHECK(t.m.notice.text == "A reader command is already running");
+
+  ReaderDetails d;
+  d.connection = "connected";
+  d.battery_percent = 80;
+  d.firmware_version = "1.5.0";
+  d.update_progress = 50;
+  d.offline_capable = true;
+  d.offline_capacity = 5;
+  CHECK(t.dispatch(ReaderDetailsUpdated{d}).empty());
+  CHECK(t.m.reader.details == d);
+  CHECK(t.dispatch(ReaderCommandDone{ReaderCommandKind::InstallUpdate, true, "firmware 1.5.0"}).empty());
+  CHECK_FALSE(t.m.reader.command_running);
+  CHECK(t.m.notice.text == "Reader: install_update done (firmware 1.5.0)");
+
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::Disconnect}) ==
+        std::vector<Effect>{ReaderCommand{ReaderCommandKind::Disconnect}, Audit{"reader_disconnect", "reader=Simulated reader"}});
+  t.dispatch(ReaderCommandDone{ReaderCommandKind::Disconnect, true, ""});
+  t.dispatch(ReaderStatusChanged{false, "Simulated reader", "disconnected by a manager"});
+  CHECK(t.m.reader.details.connection == "disconnected");
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::InstallUpdate}).empty());
+  CHECK(t.m.notice.text == "No reader is connected");
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::Connect}) ==
+        std::vector<Effect>{ReaderCommand{ReaderCommandKind::Connect}, Audit{"reader_connect", "reader=Simulated reader"}});
+  t.dispatch(ReaderCommandDone{ReaderCommandKind::Connect, false, "no reader found"});
+  CHECK(t.m.notice.text == "Reader: connect failed: no reader found");
+  CHECK(t.m.notice.level == NoticeLevel::Warning);
+}
+
+TEST_CASE("the reader cannot be disconnected or updated while it takes a payment") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  REQUIRE(t.m.phase == PaymentPhase::Collecting);
+  t.dispatch(OpenBackOffice{"2468"});
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::Disconnect}).empty());
+  CHECK(t.m.notice.text == "The reader is taking a payment: finish or cancel it first");
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::InstallUpdate}).empty());
+  CHECK_FALSE(t.m.reader.command_running);
+  // Reading its status is harmless.
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::RefreshStatus}) ==
+        std::vector<Effect>{ReaderCommand{ReaderCommandKind::RefreshStatus}});
+}
+
+TEST_CASE("the end-of-day report is built by the app for today's UTC day and shown until the back office closes") {
+  Till t;
+  CHECK(utc_day(kT0) == "2026-09-21");
+  CHECK(t.dispatch(LoadDayReport{}).empty());  // manager only
+  t.dispatch(OpenBackOffice{"2468"});
+  CHECK(t.m.back_office.day_loading);
+  t.ctx.now = kT0 + 1h;
+  CHECK(t.dispatch(LoadDayReport{}) == std::vector<Effect>{BuildDayReport{"2026-09-21"}});
+  DaySummary day;
+  day.day = "2026-09-21";
+  day.currencies.push_back({"usd", 3, 4'000, 3'700, 300, 0, 0, 1, 0});
+  day.tenders.push_back({"card", "usd", 3, 4'000});
+  CHECK(t.dispatch(DayReportLoaded{day}).empty());
+  REQUIRE(t.m.back_office.day);
+  CHECK(*t.m.back_office.day == day);
+  CHECK_FALSE(t.m.back_office.day_loading);
+  t.dispatch(LoadDayReport{});
+  t.dispatch(DayReportFailed{"database is locked"});
+  CHECK(t.m.back_office.day_error == "database is locked");
+  t.dispatch(CloseBackOffice{});
+  CHECK_FALSE(t.m.back_office.day);
+  t.dispatch(DayReportLoaded{day});  // late answer after closing: not kept
+  CHECK_FALSE(t.m.back_office.day);
 }

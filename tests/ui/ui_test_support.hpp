@@ -173,7 +173,7 @@ class ViewHarness {
     std::vector<pos::Action> dispatched;
     log_.clear();
     ctx_.new_frame();
-    ViewEnv env{ctx_.fonts(), &log_, clock_.now(), config_, day_, [&](pos::Action a) { dispatched.push_back(std::move(a)); }};
+    ViewEnv env{ctx_.fonts(), &log_, clock_.now(), config_, [&](pos::Action a) { dispatched.push_back(std::move(a)); }};
     draw_kiosk(model, state_, env);
     ctx_.end_frame();
     return dispatched;
@@ -237,7 +237,6 @@ class ViewHarness {
  private:
   HeadlessContext ctx_;
   KioskConfig config_;
-  DayReport day_;
   FakeClock clock_;
   ViewState state_;
   FrameLog log_;

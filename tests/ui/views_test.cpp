@@ -391,3 +391,80 @@ TEST_CASE("age text reads in the largest sensible units") {
   CHECK(age_text(hours(49)) == "2 d 1 h");
   CHECK(age_text(seconds(-5)) == "0 s");
 }
+
+TEST_CASE("the readers tab shows connection, battery, firmware and offline capability and dispatches reader commands") {
+  ModelBuilder b = back_office_fixture();
+  pos::ReaderDetails d;
+  d.connection = "connected";
+  d.battery_percent = 12;
+  d.firmware_version = "1.4.0";
+  d.update_required = true;
+  d.offline_capable = true;
+  d.offline_stored = 1;
+  d.offline_capacity = 5;
+  b.then(pos::ReaderDetailsUpdated{d});
+  const pos::Model m = b.model();
+  ViewHarness h;
+  h.show(m);
+  h.tap(m, "Readers");
+  h.show(m);
+  INFO(h.dump());
+  CHECK(h.shows("OK CONNECTED"));
+  CHECK(h.shows("12 %  ! LOW"));  // a word, not only a colour
+  CHECK(h.shows("1.4.0"));
+  CHECK(h.shows("! REQUIRED: install before the next payment"));
+  CHECK(h.shows("~ capable: 1 of 5 stored on the reader"));
+  CHECK(first_of<pos::ManageReader>(h.tap(m, "Install update"))->command == pos::ReaderCommandKind::InstallUpdate);
+  CHECK(first_of<pos::ManageReader>(h.tap(m, "Disconnect reader"))->command == pos::ReaderCommandKind::Disconnect);
+  CHECK(first_of<pos::ManageReader>(h.tap(m, "Refresh status"))->command == pos::ReaderCommandKind::RefreshStatus);
+  CHECK(h.find("Connect reader") == nullptr);
+
+  ModelBuilder off = back_office_fixture();
+  off.then(pos::ReaderStatusChanged{false, "Till SimReader S1", "disconnected by a manager"});
+  const pos::Model m2 = off.model();
+  h.show(m2);
+  CHECK(h.shows("X DISCONNECTED"));
+  CHECK(first_of<pos::ManageReader>(h.tap(m2, "Connect reader"))->command == pos::ReaderCommandKind::Connect);
+  CHECK(h.find("Install update") == nullptr);
+}
+
+TEST_CASE("reader disconnect and update are disabled while the reader takes a payment") {
+  ModelBuilder b = collecting_fixture();
+  b.then(pos::OpenBackOffice{"1234"});
+  const pos::Model m = b.model();
+  ViewHarness h;
+  h.show(m);
+  h.tap(m, "Readers");
+  h.show(m);
+  const LoggedItem* disconnect = h.find("Disconnect reader");
+  REQUIRE(disconnect != nullptr);
+  CHECK_FALSE(disconnect->enabled);
+  CHECK(h.tap(m, "Disconnect reader").empty());
+  CHECK(h.shows("The reader is taking a payment: disconnect and update wait until it is done."));
+}
+
+TEST_CASE("the end-of-day tab shows the report the app built from the store and can refresh it") {
+  ModelBuilder b = back_office_fixture();
+  pos::DaySummary day;
+  day.day = "2026-09-21";
+  day.currencies.push_back({"usd", 4, 4'000, 3'700, 300, 150, 0, 1, 0});
+  day.tenders.push_back({"card", "usd", 3, 3'500});
+  day.tenders.push_back({"card_stored_offline", "usd", 1, 500});
+  day.tax_rates.push_back({"usd", "standard", 88'750, 3'380, 300});
+  day.refunds.push_back({"usd", 1, 100, 0});
+  day.declined = 1;
+  b.then(pos::DayReportLoaded{day});
+  const pos::Model m = b.model();
+  ViewHarness h;
+  h.show(m);
+  h.tap(m, "End of day");
+  h.show(m);
+  INFO(h.dump());
+  CHECK(h.shows("End of day 2026-09-21"));
+  CHECK(h.shows("Sales 4"));
+  CHECK(h.shows("USD 40.00"));
+  CHECK(h.shows("Card stored offline (not yet authorized) (1)"));
+  CHECK(h.shows("Tax standard 8.875% on USD 33.80"));
+  CHECK(h.shows("Refunds confirmed (1)"));
+  CHECK(first_of<pos::LoadDayReport>(h.tap(m, "Refresh report")).has_value());
+}

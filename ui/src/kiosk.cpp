@@ -55,7 +55,7 @@ std::size_t Kiosk::process_inbox() {
 }
 
 void Kiosk::draw(const Fonts& fonts, FrameLog* log) {
-  ViewEnv env{fonts, log, clock_.now(), config_, day_report_, [this](pos::Action a) { inbox_.post(std::move(a)); }};
+  ViewEnv env{fonts, log, clock_.now(), config_, [this](pos::Action a) { inbox_.post(std::move(a)); }};
   draw_kiosk(model_, view_, env);
 }
 

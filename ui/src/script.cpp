@@ -170,13 +170,17 @@ tap Needs attention (0)
 expect text Nothing needs attention
 screenshot 08-back-office-attention
 tap Readers
-expect text CONNECTED
+expect text OK CONNECTED
+expect text Firmware
+tap Install update
+expect text install_update done
 screenshot 09-back-office-readers
 tap Settings
 expect text API key
 screenshot 10-back-office-settings
 tap End of day
-expect text Sales
+expect text End of day 20
+expect text Declined attempts
 screenshot 11-back-office-end-of-day
 tap Close back office
 print sync

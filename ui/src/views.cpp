@@ -35,6 +35,12 @@ std::string percent_text(std::int64_t ppm) {
   return buf;
 }
 
+std::string upper_words(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -871,29 +877,120 @@ void refunds_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEnv&
   }
 }
 
-void day_tab(const ViewEnv& env) {
-  const DayReport& d = env.day;
+void day_tab(const pos::Model& m, const ViewEnv& env) {
+  const pos::BackOffice& bo = m.back_office;
   const pos::Currency fallback = env.config.catalog.currency();
-  text(env.log, "End of day (" + (d.source.empty() ? std::string("no report loaded") : d.source) + ")");
-  const float x = 320.0f * ImGui::GetFontSize() / 20.0f;
-  total_row(env.log, "Sales", std::to_string(d.sales_count), x);
-  total_row(env.log, "Card (approved + stored)", money(d.card_total, d.currency, fallback), x);
-  total_row(env.log, "  of which stored offline", money(d.offline_total, d.currency, fallback), x);
-  total_row(env.log, "Cash", money(d.cash_total, d.currency, fallback), x);
-  total_row(env.log, "Tax", money(d.tax_total, d.currency, fallback), x);
-  total_row(env.log, "Tips", money(d.tips_total, d.currency, fallback), x);
-  total_row(env.log, "Refunds queued", money(d.refunds_total, d.currency, fallback), x);
-  total_row(env.log, "Declined attempts", std::to_string(d.declined_count), x);
-  total_row(env.log, "Voided sales", std::to_string(d.voided_count), x);
+  if (touch_button(env.log, "Refresh report")) env.dispatch(pos::LoadDayReport{});
+  ImGui::SameLine();
+  if (bo.day_loading) {
+    text(env.log, ".. building the report from the store", Tone::Info);
+  } else if (!bo.day_error.empty()) {
+    text(env.log, "! Report failed: " + bo.day_error, Tone::Bad);
+  } else {
+    text(env.log, "From the store's ledger (the same one the sync uses); UTC day.");
+  }
+  if (!bo.day) {
+    text(env.log, "No report loaded.");
+    return;
+  }
+  const pos::DaySummary& d = *bo.day;
+  text(env.log, "End of day " + d.day, std::nullopt, env.fonts.large);
+  constexpr ImGuiTableFlags kTable = ImGuiTableFlags_Borders | ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg;
+  if (d.currencies.empty()) text(env.log, "No sales today.");
+  if (!d.currencies.empty() && ImGui::BeginTable("day_currencies", 8, kTable)) {
+    for (const char* h : {"Currency", "Sales", "Gross", "Net", "Tax", "Tips", "Discounts", "Voided / open"}) {
+      ImGui::TableSetupColumn(h);
+    }
+    ImGui::TableHeadersRow();
+    for (const auto& c : d.currencies) {
+      ImGui::TableNextRow();
+      auto cell = [&](const std::string& v) {
+        ImGui::TableNextColumn();
+        text(env.log, v);
+      };
+      cell(currency_of(c.currency, fallback).upper());
+      cell("Sales " + std::to_string(c.sales));
+      cell(money(c.gross, c.currency, fallback));
+      cell(money(c.net, c.currency, fallback));
+      cell(money(c.tax, c.currency, fallback));
+      cell(money(c.tips, c.currency, fallback));
+      cell(money(c.discounts, c.currency, fallback));
+      cell(std::to_string(c.voided) + " / " + std::to_string(c.open));
+    }
+    ImGui::EndTable();
+  }
+  const float x = 480.0f * ImGui::GetFontSize() / 20.0f;
+  for (const auto& t : d.tenders) {
+    const std::string name = t.tender == "card_stored_offline" ? "Card stored offline (not yet authorized)"
+                             : t.tender == "card"              ? "Card"
+                             : t.tender == "cash"              ? "Cash"
+                                                               : t.tender;
+    total_row(env.log, name + " (" + std::to_string(t.count) + ")", money(t.amount, t.currency, fallback), x);
+  }
+  for (const auto& t : d.tax_rates) {
+    total_row(env.log, "Tax " + t.tax_code + " " + percent_text(t.rate_ppm) + " on " + money(t.net, t.currency, fallback),
+              money(t.tax, t.currency, fallback), x);
+  }
+  for (const auto& f : d.fees) {
+    total_row(env.log, "Platform fees (" + std::to_string(f.payments) + " payments)",
+              money(f.application_fees, f.currency, fallback), x);
+  }
+  for (const auto& r : d.refunds) {
+    total_row(env.log, "Refunds confirmed (" + std::to_string(r.count) + ")", money(r.amount, r.currency, fallback), x);
+    if (r.pending > 0) total_row(env.log, "  refunds still queued", std::to_string(r.pending), x);
+  }
+  total_row(env.log, "Declined attempts", std::to_string(d.declined), x);
+  total_row(env.log, "Declined after forwarding (contact the customer)", std::to_string(d.declined_after_forward), x);
+  total_row(env.log, "In doubt (being checked)", std::to_string(d.in_doubt), x);
+  total_row(env.log, "Not yet sent to Stripe", std::to_string(d.unsent), x);
 }
 
 void readers_tab(const pos::Model& m, const ViewEnv& env) {
-  badge(env.log, m.reader.connected ? "CONNECTED" : "DISCONNECTED", m.reader.connected ? Tone::Good : Tone::Bad);
+  const pos::ReaderStatus& r = m.reader;
+  const pos::ReaderDetails& d = r.details;
+  badge(env.log, r.connected ? "OK CONNECTED" : "X " + upper_words(d.connection), r.connected ? Tone::Good : Tone::Bad);
   ImGui::SameLine();
-  text(env.log, m.reader.label.empty() ? "(no reader)" : m.reader.label);
-  if (!m.reader.detail.empty()) text(env.log, "Detail: " + m.reader.detail);
-  if (!m.reader.prompt_text.empty()) text(env.log, "Showing: " + m.reader.prompt_text);
-  for (const auto& r : env.config.readers) text(env.log, "  " + r.id + "  " + r.label + "  [" + r.status + "]");
+  text(env.log, r.label.empty() ? "(no reader)" : r.label);
+  if (!r.detail.empty()) text(env.log, "Detail: " + r.detail);
+  const float x = 300.0f * ImGui::GetFontSize() / 20.0f;
+  total_row(env.log, "Connection", d.connection, x);
+  total_row(env.log, "Battery",
+            d.battery_percent < 0 ? std::string("unknown / mains")
+                                  : std::to_string(d.battery_percent) + " %" + (d.charging ? " (charging)" : "") +
+                                        (d.battery_percent <= 15 ? "  ! LOW" : ""),
+            x);
+  total_row(env.log, "Firmware", d.firmware_version.empty() ? std::string("unknown") : d.firmware_version, x);
+  total_row(env.log, "Update",
+            d.update_progress >= 0 ? ".. installing " + std::to_string(d.update_progress) + " %"
+            : d.update_required    ? std::string("! REQUIRED: install before the next payment")
+                                   : std::string("none required"),
+            x);
+  total_row(env.log, "Offline payments",
+            d.offline_capable ? "~ capable: " + std::to_string(d.offline_stored) + " of " +
+                                    std::to_string(d.offline_capacity) + " stored on the reader"
+                              : std::string("X not supported by this reader"),
+            x);
+  total_row(env.log, "Reader's own network", d.reader_online ? "online" : "offline (stores and forwards)", x);
+  ImGui::Separator();
+  if (r.command_running) {
+    text(env.log, ".. a reader command is running", Tone::Info);
+    return;
+  }
+  const bool busy = m.phase == PaymentPhase::Collecting || m.phase == PaymentPhase::Canceling ||
+                    m.phase == PaymentPhase::Authorizing || m.phase == PaymentPhase::InDoubt;
+  if (!r.connected && touch_button(env.log, "Connect reader")) env.dispatch(pos::ManageReader{pos::ReaderCommandKind::Connect});
+  if (r.connected) {
+    if (touch_button(env.log, "Disconnect reader", ImVec2(0, 0), !busy)) {
+      env.dispatch(pos::ManageReader{pos::ReaderCommandKind::Disconnect});
+    }
+    ImGui::SameLine();
+    if (touch_button(env.log, "Install update", ImVec2(0, 0), !busy)) {
+      env.dispatch(pos::ManageReader{pos::ReaderCommandKind::InstallUpdate});
+    }
+    ImGui::SameLine();
+  }
+  if (touch_button(env.log, "Refresh status")) env.dispatch(pos::ManageReader{pos::ReaderCommandKind::RefreshStatus});
+  if (busy) text(env.log, "The reader is taking a payment: disconnect and update wait until it is done.", Tone::Warning);
 }
 
 void settings_tab(BackOfficeViewState& state, const ViewEnv& env) {
@@ -969,7 +1066,7 @@ void draw_back_office(const pos::Model& m, BackOfficeViewState& state, const Vie
     }
     if (tab(env.log, "End of day")) {
       ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
-      day_tab(env);
+      day_tab(m, env);
       ImGui::EndChild();
       ImGui::EndTabItem();
     }

@@ -69,12 +69,29 @@ enum class PaymentPhase {
 
 enum class ReaderPromptKind { None, PresentCard, InsertCard, RemoveCard, EnterPin, Processing, TryAnotherCard, Other };
 
+// What the back office shows about the reader (from the terminal driver's status).
+struct ReaderDetails {
+  std::string connection = "disconnected";  // disconnected | connecting | connected | reconnecting
+  int battery_percent = -1;                 // -1: unknown or mains-powered
+  bool charging = false;
+  std::string firmware_version;
+  bool update_required = false;
+  int update_progress = -1;                 // 0..100 while an update installs, else -1
+  bool reader_online = true;                // the reader's own network (store and forward)
+  bool offline_capable = false;
+  int offline_stored = 0;
+  int offline_capacity = 0;
+  bool operator==(const ReaderDetails&) const = default;
+};
+
 struct ReaderStatus {
   bool connected = false;
   std::string label;        // "Simulated reader SIM-001"
   std::string detail;       // firmware, battery, "update required", ...
   ReaderPromptKind prompt = ReaderPromptKind::None;
   std::string prompt_text;  // exactly what to show the cashier ("Present card")
+  ReaderDetails details;
+  bool command_running = false;  // a back-office reader command was sent, its answer not back
   bool operator==(const ReaderStatus&) const = default;
 };
 
@@ -127,11 +144,54 @@ struct AttentionItem {
   bool operator==(const AttentionItem&) const = default;
 };
 
+// The end-of-day report as the app computed it from the store (sync::build_day_report, the
+// ledger the sync uses): display data only, nothing is computed from it here. Amounts in minor
+// units of each row's currency.
+struct DaySummary {
+  std::string day;  // YYYY-MM-DD (UTC)
+  struct CurrencyRow {
+    std::string currency;
+    std::int64_t sales = 0, gross = 0, net = 0, tax = 0, tips = 0, discounts = 0, voided = 0, open = 0;
+    bool operator==(const CurrencyRow&) const = default;
+  };
+  struct TenderRow {
+    std::string tender;  // card | card_stored_offline | cash
+    std::string currency;
+    std::int64_t count = 0, amount = 0;
+    bool operator==(const TenderRow&) const = default;
+  };
+  struct TaxRow {
+    std::string currency, tax_code;
+    std::int64_t rate_ppm = 0, net = 0, tax = 0;
+    bool operator==(const TaxRow&) const = default;
+  };
+  struct FeeRow {
+    std::string currency;
+    std::int64_t payments = 0, application_fees = 0;
+    bool operator==(const FeeRow&) const = default;
+  };
+  struct RefundRow {
+    std::string currency;
+    std::int64_t count = 0, amount = 0, pending = 0;
+    bool operator==(const RefundRow&) const = default;
+  };
+  std::vector<CurrencyRow> currencies;
+  std::vector<TenderRow> tenders;
+  std::vector<TaxRow> tax_rates;
+  std::vector<FeeRow> fees;
+  std::vector<RefundRow> refunds;
+  std::int64_t declined = 0, declined_after_forward = 0, in_doubt = 0, unsent = 0;
+  bool operator==(const DaySummary&) const = default;
+};
+
 struct BackOffice {
   bool unlocked = false;
   QueueCounts counts;
   std::vector<AttentionItem> attention;
   bool loading = false;  // LoadBackOffice sent, BackOfficeLoaded not yet back
+  std::optional<DaySummary> day;  // the last end-of-day report loaded
+  bool day_loading = false;       // BuildDayReport sent, its answer not yet back
+  std::string day_error;          // why the last report could not be built
   bool operator==(const BackOffice&) const = default;
 };
 
@@ -271,6 +331,17 @@ struct RequestRefund {
 // Leave an in-doubt sale to the resolver and the back office, and free the register for the
 // next customer. The sale stays tendering and the attempt in_doubt in the store.
 struct SetAsideSale { bool operator==(const SetAsideSale&) const = default; };
+// Reader management (manager). Disconnect and update are refused while a card payment is live.
+enum class ReaderCommandKind { Connect, Disconnect, InstallUpdate, RefreshStatus };
+struct ManageReader { ReaderCommandKind command = ReaderCommandKind::RefreshStatus; bool operator==(const ManageReader&) const = default; };
+// From the runtime: fresh reader details (after a command, a status change or update progress).
+struct ReaderDetailsUpdated { ReaderDetails details; bool operator==(const ReaderDetailsUpdated&) const = default; };
+// From the runtime: a reader command finished (ok, or why not).
+struct ReaderCommandDone { ReaderCommandKind command = ReaderCommandKind::RefreshStatus; bool ok = true; std::string message; bool operator==(const ReaderCommandDone&) const = default; };
+// End of day (manager): today's report (UTC day of Context::now), built by the app.
+struct LoadDayReport { bool operator==(const LoadDayReport&) const = default; };
+struct DayReportLoaded { DaySummary report; bool operator==(const DayReportLoaded&) const = default; };
+struct DayReportFailed { std::string message; bool operator==(const DayReportFailed&) const = default; };
 
 using Action = std::variant<
     AddProduct, ScanBarcode, SetQuantity, RemoveLine, SetLineDiscount, SetCartDiscount, SetTip,
@@ -279,7 +350,8 @@ using Action = std::variant<
     CollectCanceled, CollectFailed, PaymentApproved, PaymentDeclined, PaymentOutcomeUnknown,
     InDoubtResolved, SaleSaved, StoreFailed, ConnectivityChanged, OfflineStatusUpdated,
     OpenBackOffice, CloseBackOffice, BackOfficeLoaded, RetryOperation, MarkHandled, RequestRefund,
-    SetAsideSale>;
+    SetAsideSale, ManageReader, ReaderDetailsUpdated, ReaderCommandDone, LoadDayReport, DayReportLoaded,
+    DayReportFailed>;
 
 // ---------------------------------------------------------------------------------------------
 // Effects (performed by the app's effect runner; see the contract at the top)
@@ -334,11 +406,17 @@ struct RequeueOperation { std::int64_t operation_id = 0; bool operator==(const R
 struct MarkOperationHandled { std::int64_t operation_id = 0; std::string note; bool operator==(const MarkOperationHandled&) const = default; };
 // Append to the audit log (manager actions, refusals). Never carries a PIN or card data.
 struct Audit { std::string event; std::string detail; bool operator==(const Audit&) const = default; };
+// Run a reader command; the runner answers ReaderCommandDone (and ReaderDetailsUpdated /
+// ReaderStatusChanged as the reader changes).
+struct ReaderCommand { ReaderCommandKind command = ReaderCommandKind::RefreshStatus; bool operator==(const ReaderCommand&) const = default; };
+// Build the end-of-day report for `day` (YYYY-MM-DD, UTC) from the store; the runner answers
+// DayReportLoaded or DayReportFailed.
+struct BuildDayReport { std::string day; bool operator==(const BuildDayReport&) const = default; };
 
 using Effect = std::variant<PersistSale, UpdateSaleState, CreateAttempt, UpdateAttempt, StartCollect,
                             CancelCollect, EnqueueOperation, ResolveInDoubt, PrintReceipt,
                             OpenCashDrawer, LoadBackOffice, RequeueOperation, MarkOperationHandled,
-                            Audit>;
+                            Audit, ReaderCommand, BuildDayReport>;
 
 // ---------------------------------------------------------------------------------------------
 // Context and update
@@ -381,5 +459,8 @@ inline constexpr const char* kInDoubtText = "Outcome unknown: checking, do not r
 
 std::string_view to_string(Screen s) noexcept;
 std::string_view to_string(PaymentPhase p) noexcept;
+std::string_view to_string(ReaderCommandKind k) noexcept;
+// The UTC calendar day of `t` as YYYY-MM-DD. Any thread.
+std::string utc_day(Timestamp t);
 
 }  // namespace till::pos

@@ -18,8 +18,8 @@
 
 namespace till::ui {
 
-// Where the kiosk sends effects. Implemented by app/ (the effect runner, which performs them on
-// the core thread) and by the simulated sink the demo uses. Called on the UI thread once per
+// Where the kiosk sends effects. Implemented over app::Runtime (RuntimeSink, which hands them to
+// the core thread) and by recording doubles in tests. Called on the UI thread once per
 // update that produced effects, in order; must not block (queue the work and return). The
 // contract for failures is pos/checkout.hpp's (skip the rest of the list, post StoreFailed).
 class EffectSink {
@@ -72,8 +72,6 @@ class Kiosk {
   ViewState& view_state() noexcept { return view_; }
   const Inbox& inbox() const noexcept { return inbox_; }
   void set_sink(EffectSink* sink) noexcept { sink_ = sink; }
-  // Display data for the back office that only the app knows (end-of-day figures).
-  void set_day_report(DayReport report) { day_report_ = std::move(report); }
   // The connected account and what the status bar says the kiosk talks to, once the app's
   // runtime knows them (before the first sale). UI thread.
   void set_account(std::string account_id, std::string mode) {
@@ -91,7 +89,6 @@ class Kiosk {
   pos::Model model_;
   Inbox inbox_;
   ViewState view_;
-  DayReport day_report_;
 };
 
 }  // namespace till::ui

@@ -19,29 +19,6 @@
 
 namespace till::ui {
 
-// A reader the back office lists (the app fills it from the terminal layer).
-struct ReaderInfo {
-  std::string id;
-  std::string label;
-  std::string status;  // "online", "offline", "update required", ...
-};
-
-// End-of-day figures for the back office, computed by the app from the store's ledger (the
-// same ledger sync uses, lesson 16). `source` says where the numbers came from.
-struct DayReport {
-  std::string source;  // e.g. "store ledger" or "this session (simulated demo)"
-  std::string currency = "usd";
-  std::int64_t sales_count = 0;
-  std::int64_t card_total = 0;      // approved + stored offline, minor units
-  std::int64_t cash_total = 0;
-  std::int64_t offline_total = 0;   // part of card_total not yet authorized
-  std::int64_t refunds_total = 0;
-  std::int64_t tax_total = 0;
-  std::int64_t tips_total = 0;
-  std::int64_t declined_count = 0;
-  std::int64_t voided_count = 0;
-};
-
 // Configuration the kiosk runs with. The reducer's Context is built from it on every update;
 // the back office shows it (the API key masked).
 struct KioskConfig {
@@ -56,7 +33,6 @@ struct KioskConfig {
   std::string location_id;         // Stripe Terminal location (tml_...)
   Secret api_key;                  // shown masked only
   std::string mode = "simulated";  // what the status bar says the kiosk talks to
-  std::vector<ReaderInfo> readers;
 };
 
 // Transient widget state, per screen. Text buffers are fixed arrays so ImGui can edit them in
@@ -110,7 +86,6 @@ struct ViewEnv {
   FrameLog* log = nullptr;   // may be null
   Timestamp now{};           // for ages ("oldest stored 2 h 10 min"); taken by the frame loop
   const KioskConfig& config;
-  const DayReport& day;
   Dispatch dispatch;
 };
 
