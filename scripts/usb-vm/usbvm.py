@@ -38,6 +38,7 @@ import tempfile
 import time
 
 SKIP = 77
+RESOLVE_TTL = 6 * 3600
 WANTED_MODULES = ["usb-common", "usbcore", "usbip-core", "vhci-hcd"]
 RESULT_RE = re.compile(r"TILL-USB-VM-RESULT: (pass|fail)(?: rc=(-?\d+))?")
 KERNEL_ARGS = "console=ttyS0 panic=-1 quiet lpj=4000000 tsc_early_khz=2000000"
@@ -136,14 +137,27 @@ def prepare_cache():
     """Returns the cache directory of the current kernel, fetching it if needed."""
     root = cache_root()
     os.makedirs(root, exist_ok=True)
+    # Asking apt costs 1-3 s on a busy machine: the answer is reused for RESOLVE_TTL seconds
+    # (TILL_USB_VM_REFRESH=1 asks again at once).
+    resolved = os.path.join(root, "resolved")
+    fresh = None
+    if os.environ.get("TILL_USB_VM_REFRESH") != "1" and os.path.exists(resolved):
+        if time.time() - os.path.getmtime(resolved) < RESOLVE_TTL:
+            parts = open(resolved).read().split()
+            if len(parts) == 2:
+                fresh = tuple(parts)
     try:
-        pkg, version = resolve_kernel_package()
+        pkg, version = fresh or resolve_kernel_package()
     except Unavailable as e:
         cached = newest_cached(root)
         if cached:
             log(f"{e}; using the cached kernel {os.path.basename(cached)}")
             return cached
         raise
+    if not fresh:
+        with open(resolved + ".tmp", "w") as f:
+            f.write(f"{pkg} {version}\n")
+        os.replace(resolved + ".tmp", resolved)
     key = f"{pkg}_{version}".replace(":", "%3a")
     dest = os.path.join(root, key)
     if os.path.exists(os.path.join(dest, "ready")):
@@ -344,7 +358,7 @@ def boot(kernel_dir, initramfs, timeout, transcript):
     qemu = shutil.which("qemu-system-x86_64")
     if not qemu:
         raise RuntimeError("qemu-system-x86_64 not found (install qemu-system-x86: scripts/deps.sh)")
-    cmd = [qemu, "-accel", "tcg", "-M", "microvm", "-cpu", "max", "-smp", "1", "-m", "512",
+    cmd = [qemu, "-accel", "tcg", "-M", "microvm", "-cpu", "max", "-smp", os.environ.get("TILL_USB_VM_SMP", "1"), "-m", "512",
            "-nic", "none", "-no-reboot", "-display", "none", "-serial", "stdio", "-monitor", "none",
            "-kernel", os.path.join(kernel_dir, "vmlinux"), "-initrd", initramfs,
            "-append", KERNEL_ARGS]
