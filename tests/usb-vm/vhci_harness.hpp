@@ -36,10 +36,18 @@ inline UsbOptions vm_usb_options() {
   return o;
 }
 
+struct VhciOptions {
+  // false: the device is not attached before the reader exists; the re-attach watcher attaches
+  // it on its first tick (10 ms), so the driver meets it as a hotplug arrival while the kernel
+  // is still enumerating it.
+  bool attach_at_start = true;
+};
+
 struct VhciHarness : HarnessBase {
   static constexpr const char* kName = "usb";
 
-  explicit VhciHarness(hwsim::DeviceConfig cfg = {}, ProtocolReaderOptions opts = fast_options())
+  explicit VhciHarness(hwsim::DeviceConfig cfg = {}, ProtocolReaderOptions opts = fast_options(),
+                       VhciOptions vhci = {})
       : HarnessBase(cfg),
         guard(device),
         function(guard.device(), guard.scheduler(io), function_config(cfg)),
@@ -52,7 +60,7 @@ struct VhciHarness : HarnessBase {
     server_port = *port;
     net_thread = std::thread([this] { net_io.run(); });
     try {
-      REQUIRE(attach_now());
+      if (vhci.attach_at_start) REQUIRE(attach_now());
     } catch (...) {
       stop_net();  // a failed REQUIRE throws: the socket thread must not outlive the server
       throw;
@@ -111,6 +119,10 @@ struct VhciHarness : HarnessBase {
     ++attaches;
     return wait_kernel([this] { return configured(); }, 10s);
   }
+
+  // The USB/IP link breaks under the kernel (as if the host controller lost the device): the
+  // server closes everything; the model stays plugged but nobody can attach it again.
+  void break_link() { on_net([this] { server.stop(); }); }
 
   bool configured() {
     std::lock_guard lock(guard.mutex());
