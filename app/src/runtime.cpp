@@ -21,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "till/app/printer.hpp"
 #include "till/base/log.hpp"
 #include "till/base/random.hpp"
 #include "till/hwsim/reader_device.hpp"
@@ -56,6 +57,18 @@ Result<store::DataKey> load_or_create_data_key(const std::string& data_dir, Rand
   if (!written) return fail(ErrorKind::Unavailable, "cannot write " + path);
   log::info("app.data_key_created", {{"path", path}});
   return store::DataKey::from_file(path);
+}
+
+// The file name of a printed receipt: the sale id from its "Sale <id>" line (pos/receipt.hpp
+// prints it), else "receipt" (the printer sink numbers files so none is overwritten).
+std::string receipt_stem(const std::string& text) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    if (text.compare(start, 5, "Sale ") == 0 && end > start + 5) return text.substr(start + 5, end - start - 5);
+    start = end + 1;
+  }
+  return "receipt";
 }
 
 pos::ReaderPromptKind prompt_kind(terminal::ReaderEventKind k) {
@@ -105,6 +118,7 @@ struct Runtime::Impl {
   std::unique_ptr<sync::Engine> engine;           // core thread
   std::unique_ptr<terminal::Reader> reader;       // core thread
   sync::PaymentIntentOptions pi_options;
+  std::vector<PrinterConfig> printers;
   std::string account_id;
   std::string mode;
   std::string store_path;
@@ -499,14 +513,68 @@ struct Runtime::Impl {
     wake();  // the engine retries in-doubt operations with the same key or looks them up
     return ok();
   }
+  // Printing is not durable: a printer that fails never stops the effect list (the sale is on
+  // disk); the kiosk is told and can reprint.
   Status perform(const pos::PrintReceipt& e) {
-    // SIMULATED printer: receipts are appended to <data_dir>/receipts.txt.
-    std::ofstream out(fs::path(config.data_dir) / "receipts.txt", std::ios::app);
-    out << e.text << "\n" << std::string(pos::kReceiptWidth, '=') << "\n";
+    const std::string stem = receipt_stem(e.text);
+    for (const auto& p : printers) {
+      auto where = print_receipt_text(p, stem, e.text);
+      if (!where) {
+        log::warn("app.print_failed", {{"error", where.error().describe()}});
+        emit(pos::PrintFailed{where.error().message});
+      } else {
+        log::info("app.printed", {{"where", *where}});
+      }
+    }
     return ok();
   }
   Status perform(const pos::OpenCashDrawer&) {
-    log::info("app.cash_drawer", {{"note", "no drawer configured"}});
+    bool kicked = false;
+    for (const auto& p : printers) {
+      if (p.kind == PrinterKind::Device && p.format == PrintFormat::EscPos) {
+        if (Status s = open_cash_drawer(p); !s) {
+          emit(pos::PrintFailed{"cash drawer: " + s.error().message});
+        } else {
+          kicked = true;
+        }
+      }
+    }
+    if (!kicked) log::info("app.cash_drawer", {{"note", "no drawer on a device printer configured"}});
+    return ok();
+  }
+  Status perform(const pos::QueueEmailReceipt& e) {
+    auto id = store->enqueue_email_receipt(e.sale_id, e.address, e.body);
+    emit(pos::EmailQueued{static_cast<bool>(id), id ? std::string() : id.error().message});
+    return ok();
+  }
+  Status perform(const pos::LookUpSaleForRefund& e) {
+    auto found = store->sale_for_refund(e.receipt_number);
+    if (!found) {
+      emit(pos::SaleForRefundFailed{found.error().message});
+      return ok();
+    }
+    pos::PastSale past;
+    past.sale = found->sale;
+    for (const auto& p : found->payments) {
+      pos::PastSale::Payment pay;
+      pay.attempt_id = p.attempt.id;
+      pay.number = p.attempt.number;
+      pay.tender = p.attempt.tender;
+      pay.state = p.attempt.state;
+      pay.brand = p.attempt.card.brand;
+      pay.last4 = p.attempt.card.last4;
+      pay.payment_intent_id = p.attempt.payment_intent_id;
+      pay.captured = p.captured;
+      pay.refunded = p.refunded;
+      pay.refund_pending = p.refund_pending;
+      pay.refundable = p.refundable();
+      past.payments.push_back(std::move(pay));
+    }
+    past.captured = found->captured;
+    past.refunded = found->refunded;
+    past.refund_pending = found->refund_pending;
+    past.refundable = found->refundable;
+    emit(pos::SaleForRefundFound{std::move(past)});
     return ok();
   }
   Status perform(const pos::LoadBackOffice&) {
@@ -747,6 +815,11 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeConfig config, Post post)
   if (ec) return fail(ErrorKind::Unavailable, "cannot create " + config.data_dir + ": " + ec.message());
   impl->store_path = (fs::path(config.data_dir) / "till.db").string();
 
+  for (const auto& spec : config.printers) {
+    auto printer = parse_printer_spec(spec, config.data_dir);
+    if (!printer) return fail(printer.error());
+    impl->printers.push_back(std::move(*printer));
+  }
   auto fee = sync::FeeRule::parse(config.fee_rule);
   if (!fee) return fail(fee.error());
   impl->pi_options.fee = *fee;

@@ -393,6 +393,17 @@ class Reducer {
     if (a.amount <= 0) return reject("Refund amount must be more than zero");
     auto cur = Currency::parse(a.currency);
     if (!cur) return reject("Unknown currency '" + a.currency + "'");
+    // A payment of the past sale on screen: never more than what is left to refund (the store
+    // enforces the same limit when the operation is queued).
+    const PastSale::Payment* past = nullptr;
+    if (m_.back_office.refund_sale) {
+      for (const auto& p : m_.back_office.refund_sale->payments) {
+        if (p.attempt_id == a.attempt_id && !a.attempt_id.empty()) past = &p;
+      }
+    }
+    if (past != nullptr && a.amount > past->refundable) {
+      return reject("At most " + Money(past->refundable, *cur).format() + " of this payment can still be refunded");
+    }
     OperationIntent op;
     op.kind = OperationKind::Refund;
     op.sale_id = a.sale_id;
@@ -408,6 +419,11 @@ class Reducer {
                                                      " amount=" + Money(a.amount, *cur).format()});
     notice(NoticeLevel::Info, "Refund of " + Money(a.amount, *cur).format() + " queued");
     reload_back_office();
+    if (past != nullptr) {
+      // Show what is left to refund once the store has the new operation.
+      m_.back_office.refund_lookup_running = true;
+      effects_.push_back(LookUpSaleForRefund{m_.back_office.refund_sale->sale.id});
+    }
   }
 
   void operator()(const SetAsideSale&) {
@@ -473,6 +489,71 @@ class Reducer {
     if (!m_.back_office.unlocked) return;
     m_.back_office.day_loading = false;
     m_.back_office.day_error = a.message;
+  }
+
+  // ---- receipts ------------------------------------------------------------------------------------
+
+  void operator()(const ReprintReceipt&) {
+    if (m_.last_receipt.empty()) return reject("No receipt to print");
+    effects_.push_back(PrintReceipt{m_.last_receipt});
+    notice(NoticeLevel::Info, "Receipt sent to the printer again");
+  }
+
+  void operator()(const EmailReceipt& a) {
+    if (!cashier_screen()) return;
+    if (m_.screen != Screen::Receipt || !m_.sale || m_.last_receipt.empty()) {
+      return reject("Email a receipt from the receipt screen");
+    }
+    std::string address;
+    for (char c : a.address) {
+      if (c != ' ' && c != '\t' && c != '\r' && c != '\n') address += c;
+    }
+    const auto at = address.find('@');
+    if (at == std::string::npos || at == 0 || address.find('.', at) == std::string::npos) {
+      return reject("That is not an email address");
+    }
+    // The address goes to the store (sealed there), never to the model, a notice or the audit log.
+    effects_.push_back(QueueEmailReceipt{m_.sale->id, address, m_.last_receipt});
+    notice(NoticeLevel::Info, "Queuing the receipt for email");
+  }
+
+  void operator()(const PrintFailed& a) {
+    notice(NoticeLevel::Warning, "Printer: " + a.message + ". The sale is saved; reprint from the receipt screen");
+  }
+
+  void operator()(const EmailQueued& a) {
+    if (a.ok) {
+      notice(NoticeLevel::Info, "Receipt queued for email");
+    } else {
+      notice(NoticeLevel::Warning, "Email receipt not queued: " + a.message);
+    }
+  }
+
+  // ---- refund of a past sale ----------------------------------------------------------------------
+
+  void operator()(const FindSaleForRefund& a) {
+    if (!manager()) return;
+    std::string number;
+    for (char c : a.receipt_number) {
+      if (c != ' ' && c != '\t') number += c;
+    }
+    if (number.size() < 8) return reject("Type the receipt number (at least its first 8 characters)");
+    m_.back_office.refund_lookup_running = true;
+    m_.back_office.refund_lookup_error.clear();
+    effects_.push_back(LookUpSaleForRefund{number});
+  }
+
+  void operator()(const SaleForRefundFound& a) {
+    if (!m_.back_office.unlocked) return;
+    m_.back_office.refund_lookup_running = false;
+    m_.back_office.refund_sale = a.sale;
+  }
+
+  void operator()(const SaleForRefundFailed& a) {
+    if (!m_.back_office.unlocked) return;
+    m_.back_office.refund_lookup_running = false;
+    m_.back_office.refund_sale.reset();
+    m_.back_office.refund_lookup_error = a.message;
   }
 
  private:

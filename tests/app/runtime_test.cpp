@@ -4,6 +4,7 @@
 
 #include "till/app/runtime.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -120,7 +121,11 @@ TEST_CASE("a card sale goes from the cart to an approved PaymentIntent and a pai
   }
   // The runtime is gone; what is on disk is what counts.
   CHECK(fs::exists(dir / "till.db"));
-  CHECK(fs::exists(dir / "receipts.txt"));
+  // Printed by the default sinks: the text and the ESC/POS bytes, one file each, named by the sale.
+  std::vector<std::string> printed;
+  for (const auto& f : fs::directory_iterator(dir / "receipts")) printed.push_back(f.path().extension().string());
+  std::sort(printed.begin(), printed.end());
+  CHECK(printed == std::vector<std::string>{".escpos", ".txt"});
   fs::remove_all(dir);
 }
 

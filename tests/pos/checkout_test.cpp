@@ -1011,3 +1011,96 @@ TEST_CASE("the end-of-day report is built by the app for today's UTC day and sho
   t.dispatch(DayReportLoaded{day});  // late answer after closing: not kept
   CHECK_FALSE(t.m.back_office.day);
 }
+
+namespace {
+
+// A paid card sale on the receipt screen.
+Till paid_sale() {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  t.dispatch(CardCollected{t.attempt(0).id, "pm_card_visa", visa(), false});
+  t.dispatch(PaymentApproved{t.attempt(0).id, "pi_paid", visa()});
+  REQUIRE(t.m.screen == Screen::Receipt);
+  return t;
+}
+
+PastSale past_sale(std::int64_t refunded, std::int64_t pending) {
+  PastSale p;
+  p.sale.id = "0f3a9c1e-1111-4222-8333-444455556666";
+  p.sale.currency = "usd";
+  p.sale.total = 1312;
+  p.sale.state = SaleState::Paid;
+  PastSale::Payment pay;
+  pay.attempt_id = "att_past";
+  pay.payment_intent_id = "pi_past";
+  pay.captured = 1312;
+  pay.refunded = refunded;
+  pay.refund_pending = pending;
+  pay.refundable = 1312 - refunded - pending;
+  p.payments.push_back(pay);
+  p.captured = 1312;
+  p.refundable = pay.refundable;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the receipt can be printed again and queued by email without the address reaching the model") {
+  Till t = paid_sale();
+  const std::string receipt = t.m.last_receipt;
+  CHECK(t.dispatch(ReprintReceipt{}) == std::vector<Effect>{PrintReceipt{receipt}});
+  CHECK(t.dispatch(EmailReceipt{" ada@example.com "}) ==
+        std::vector<Effect>{QueueEmailReceipt{t.m.sale->id, "ada@example.com", receipt}});
+  CHECK(t.m.notice.text.find("example.com") == std::string::npos);
+  CHECK(t.dispatch(EmailQueued{true, ""}).empty());
+  CHECK(t.m.notice.text == "Receipt queued for email");
+  t.dispatch(EmailQueued{false, "address refused"});
+  CHECK(t.m.notice.level == NoticeLevel::Warning);
+  CHECK(t.dispatch(EmailReceipt{"not-an-address"}).empty());
+  CHECK(t.m.notice.text == "That is not an email address");
+  t.dispatch(PrintFailed{"/dev/usb/lp0: no printer behind it"});
+  CHECK(t.m.notice.text == "Printer: /dev/usb/lp0: no printer behind it. The sale is saved; reprint from the receipt screen");
+  CHECK(t.m.sale->state == SaleState::Paid);  // printing never changes the sale
+
+  Till fresh;
+  CHECK(fresh.dispatch(ReprintReceipt{}).empty());
+  CHECK(fresh.dispatch(EmailReceipt{"ada@example.com"}).empty());  // not on the receipt screen
+}
+
+TEST_CASE("a past sale is found by receipt number and refunded in full or in part, never beyond what is left") {
+  Till t;
+  CHECK(t.dispatch(FindSaleForRefund{"0f3a9c1e"}).empty());  // manager only
+  t.dispatch(OpenBackOffice{"2468"});
+  CHECK(t.dispatch(FindSaleForRefund{"0f3a"}).empty());
+  CHECK(t.m.notice.text == "Type the receipt number (at least its first 8 characters)");
+  CHECK(t.dispatch(FindSaleForRefund{" 0f3a9c1e "}) == std::vector<Effect>{LookUpSaleForRefund{"0f3a9c1e"}});
+  CHECK(t.m.back_office.refund_lookup_running);
+  t.dispatch(SaleForRefundFound{past_sale(300, 0)});
+  REQUIRE(t.m.back_office.refund_sale);
+  CHECK_FALSE(t.m.back_office.refund_lookup_running);
+
+  // 1012 is left: 1013 is refused, a partial 500 is queued and the sale looked up again.
+  CHECK(t.dispatch(RequestRefund{"0f3a9c1e-1111-4222-8333-444455556666", "att_past", "pi_past", 1013, "usd"}).empty());
+  CHECK(t.m.notice.text == "At most USD 10.12 of this payment can still be refunded");
+  const auto ids = t.next_ids(1);
+  const auto fx = t.dispatch(RequestRefund{"0f3a9c1e-1111-4222-8333-444455556666", "att_past", "pi_past", 500, "usd"});
+  REQUIRE(fx.size() == 4);
+  const OperationIntent& op = std::get<EnqueueOperation>(fx[0]).intent;
+  CHECK(op.kind == OperationKind::Refund);
+  CHECK(op.payment_intent_id == "pi_past");
+  CHECK(op.refund_amount == std::optional<std::int64_t>(500));
+  CHECK(op.idempotency_key == ids[0]);
+  CHECK(fx[2] == Effect{LoadBackOffice{}});
+  CHECK(fx[3] == Effect{LookUpSaleForRefund{"0f3a9c1e-1111-4222-8333-444455556666"}});
+
+  // The rest, in full.
+  t.dispatch(SaleForRefundFound{past_sale(300, 500)});
+  const auto rest = t.dispatch(RequestRefund{"0f3a9c1e-1111-4222-8333-444455556666", "att_past", "pi_past", 512, "usd"});
+  REQUIRE_FALSE(rest.empty());
+  CHECK(std::get<EnqueueOperation>(rest[0]).intent.refund_amount == std::optional<std::int64_t>(512));
+
+  t.dispatch(SaleForRefundFailed{"no sale has receipt number 99999999"});
+  CHECK_FALSE(t.m.back_office.refund_sale);
+  CHECK(t.m.back_office.refund_lookup_error == "no sale has receipt number 99999999");
+}

@@ -92,7 +92,7 @@ int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime) {
   std::cout << kiosk.model().last_receipt << "\n";
   const std::string pi2 = kiosk.model().attempts.back().payment_intent_id;
   std::cout << "Sync outcome: sale 1 -> " << pi1 << ", sale 2 -> " << pi2 << " (succeeded on " << runtime.account_id()
-            << ", keyed by each attempt's idempotency key). Receipts were also appended to receipts.txt in the data folder.\n";
+            << ", keyed by each attempt's idempotency key). Receipts were also printed to files (text and ESC/POS) in the receipts folder of the data folder.\n";
   return 0;
 }
 
@@ -132,6 +132,7 @@ struct Options {
   std::string catalog_path;
   std::string reader_addr;
   std::string fee_rule = "0";
+  std::vector<std::string> printers;
   bool headless = false;
   // Scripted hooks: the steps, where screenshots go, and whether the window stays open after.
   std::optional<std::vector<ScriptStep>> script;
@@ -215,6 +216,7 @@ int run_kiosk(Options o) {
   app::RuntimeConfig rc;
   rc.data_dir = o.data_dir;
   rc.fee_rule = o.fee_rule;
+  if (!o.printers.empty()) rc.printers = o.printers;
   // A script plays the customer itself (card <name>); a person trying the kiosk gets the demo card.
   rc.customer_presents_demo_card = !o.script.has_value();
   if (const char* key = std::getenv("STRIPE_API_KEY"); key && *key) rc.api_key = Secret(key);
@@ -271,10 +273,14 @@ int main(int argc, char** argv) {
   std::string catalog_path;
   std::string reader_addr;
   std::string fee_rule = "0";
-  app.add_option("--data-dir", data_dir, "Data folder: till.db, till.log, receipts.txt (default ~/.local/share/till)");
+  std::vector<std::string> printers;
+  app.add_option("--data-dir", data_dir, "Data folder: till.db, till.log, receipts/ (default ~/.local/share/till)");
   app.add_option("--catalog", catalog_path, "Catalog JSON file (default: the shipped demo catalog)");
   app.add_option("--reader", reader_addr, "Reader over TCP, HOST:PORT (till-reader-sim); default: in-process simulated reader");
   app.add_option("--fee", fee_rule, "Application fee rule, e.g. 30+290bp (fixed minor units + basis points)");
+  app.add_option("--printer", printers,
+                 "Receipt printer, repeatable: file | file:DIR | device:/dev/usb/lp0, then ,text|escpos ,width=N "
+                 "(default: text and ESC/POS files in <data-dir>/receipts)");
   app.add_option("--width", display.width, "Window width")->check(CLI::Range(640, 7680));
   app.add_option("--height", display.height, "Window height")->check(CLI::Range(480, 4320));
   app.add_option("--font-scale", display.font_scale, "Text size multiplier")->check(CLI::Range(0.5, 3.0));
@@ -291,6 +297,7 @@ int main(int argc, char** argv) {
   o.catalog_path = catalog_path;
   o.reader_addr = reader_addr;
   o.fee_rule = fee_rule;
+  o.printers = printers;
   o.headless = headless_demo;
   o.screenshot_dir = screenshot_dir;
   o.stay_open = demo_sale && script_path.empty() && screenshot_dir.empty();

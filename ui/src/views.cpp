@@ -728,7 +728,7 @@ void draw_payment(const pos::Model& m, PaymentViewState& state, const ViewEnv& e
   }
 }
 
-void draw_receipt(const pos::Model& m, const ViewEnv& env) {
+void draw_receipt(const pos::Model& m, ReceiptViewState& state, const ViewEnv& env) {
   const pos::Currency cur = env.config.catalog.currency();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   ImGui::BeginChild("receipt_paper", ImVec2(avail.x * 0.48f, 0), true, kPanel);
@@ -752,6 +752,23 @@ void draw_receipt(const pos::Model& m, const ViewEnv& env) {
   if (offline) text(env.log, "Card stored offline: it is authorized when the connection returns.", Tone::Info);
   if (m.change_due > 0) text(env.log, "Change due " + money(m.change_due, cur), Tone::Warning, env.fonts.large);
   text(env.log, "Receipt sent to the printer.");
+  ImGui::SameLine();
+  if (touch_button(env.log, "Print again")) env.dispatch(pos::ReprintReceipt{});
+  // Email: the address lives only in this field until it is dispatched (the store seals it).
+  if (state.email[0] == '\0' && m.customer_contact.find('@') != std::string::npos) set_text(state.email, m.customer_contact);
+  field(env.log, "##email", "Customer email", state.email, 300);
+  ImGui::SameLine();
+  if (touch_button(env.log, "Email receipt")) {
+    const std::string address = state.email.data();
+    if (address.find('@') == std::string::npos) {
+      state.input_error = "Type the customer's email address first";
+    } else {
+      env.dispatch(pos::EmailReceipt{address});
+      clear(state.email);
+      state.input_error.clear();
+    }
+  }
+  if (!state.input_error.empty()) text(env.log, "! " + state.input_error, Tone::Bad);
   tenders_list(m, env);
   ImGui::Spacing();
   if (touch_button(env.log, "New sale (F5)", ImVec2(260.0f * ImGui::GetFontSize() / 20.0f, ImGui::GetFrameHeight() * 1.8f),
@@ -841,6 +858,61 @@ void attention_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEn
   }
 }
 
+// Refund of a past sale: found by the receipt number printed on it, each card payment with what
+// was captured, refunded and is still refundable; full or partial, queued and keyed.
+void past_sale_refund(const pos::Model& m, BackOfficeViewState& state, const ViewEnv& env) {
+  const pos::BackOffice& bo = m.back_office;
+  text(env.log, "Refund a past sale:");
+  field(env.log, "##receiptno", "Receipt number (sale id, 8+ characters)", state.refund_receipt_number, 420);
+  ImGui::SameLine();
+  if (touch_button(env.log, "Find sale")) {
+    env.dispatch(pos::FindSaleForRefund{state.refund_receipt_number.data()});
+  }
+  if (bo.refund_lookup_running) text(env.log, ".. looking the sale up", Tone::Info);
+  if (!bo.refund_lookup_error.empty()) text(env.log, "! " + bo.refund_lookup_error, Tone::Bad);
+  if (!bo.refund_sale) return;
+  const pos::PastSale& past = *bo.refund_sale;
+  const pos::Currency cur = currency_of(past.sale.currency, env.config.catalog.currency());
+  text(env.log, "Sale " + past.sale.id + "  " + std::string(pos::to_string(past.sale.state)) + "  total " +
+                    money(past.sale.total, cur) + "  refundable " + money(past.refundable, cur));
+  for (const auto& line : past.sale.lines) {
+    text(env.log, "  " + std::to_string(line.quantity) + " x " + line.name + "  " + money(line.gross, cur));
+  }
+  for (const auto& p : past.payments) {
+    if (p.tender != pos::TenderKind::Card || p.state != AttemptState::Approved) continue;
+    ImGui::PushID(p.attempt_id.c_str());
+    text(env.log, "#" + std::to_string(p.number) + " " + (p.brand.empty() ? "card" : p.brand) +
+                      (p.last4.empty() ? "" : " **** " + p.last4) + "  captured " + money(p.captured, cur) +
+                      "  refunded " + money(p.refunded, cur) +
+                      (p.refund_pending > 0 ? "  queued " + money(p.refund_pending, cur) : std::string()) +
+                      "  refundable " + money(p.refundable, cur));
+    if (p.refundable > 0) {
+      if (touch_button(env.log, "Refund the rest")) {
+        env.dispatch(pos::RequestRefund{past.sale.id, p.attempt_id, p.payment_intent_id, p.refundable,
+                                        past.sale.currency});
+      }
+      ImGui::SameLine();
+      field(env.log, "##partial", "Amount", state.past_refund_amount, 110);
+      ImGui::SameLine();
+      if (touch_button(env.log, "Refund amount")) {
+        auto amount = parse_amount(state.past_refund_amount.data(), cur);
+        if (!amount) {
+          state.input_error = amount.error().message;
+        } else {
+          env.dispatch(pos::RequestRefund{past.sale.id, p.attempt_id, p.payment_intent_id, *amount, past.sale.currency});
+          clear(state.past_refund_amount);
+          state.input_error.clear();
+        }
+      }
+    } else if (p.refund_pending > 0) {
+      badge(env.log, "~ REFUND QUEUED", Tone::Info);
+    } else {
+      badge(env.log, "OK FULLY REFUNDED", Tone::Good);
+    }
+    ImGui::PopID();
+  }
+}
+
 void refunds_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEnv& env) {
   const pos::Currency cur = env.config.catalog.currency();
   bool any = false;
@@ -856,6 +928,8 @@ void refunds_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEnv&
     ImGui::PopID();
   }
   if (!any) text(env.log, "No confirmed card payment on this register's current sale.");
+  ImGui::Separator();
+  past_sale_refund(m, state, env);
   ImGui::Separator();
   text(env.log, "Refund another payment (full or partial; queued and keyed):");
   field(env.log, "##refpi", "pi_... (PaymentIntent)", state.refund_payment_intent, 300);
@@ -1157,7 +1231,7 @@ void draw_kiosk(const pos::Model& m, ViewState& state, const ViewEnv& env) {
   switch (m.screen) {
     case pos::Screen::Sell: draw_sell(m, state.sell, env); break;
     case pos::Screen::Payment: draw_payment(m, state.payment, env); break;
-    case pos::Screen::Receipt: draw_receipt(m, env); break;
+    case pos::Screen::Receipt: draw_receipt(m, state.receipt, env); break;
     case pos::Screen::BackOffice: draw_back_office(m, state.back_office, env); break;
   }
   draw_pin_prompt(state.back_office, env);

@@ -30,7 +30,7 @@
 namespace till::app {
 
 struct RuntimeConfig {
-  std::string data_dir;              // holds till.db, till.log, receipts.txt, data.key
+  std::string data_dir;              // holds till.db, till.log, receipts/, data.key
   std::string register_id = "reg_1";
   // The connected account sales are taken for. Empty with the embedded simulator: its merchant.
   std::string account_id;
@@ -40,6 +40,10 @@ struct RuntimeConfig {
   std::string ca_file;               // extra CA (loopback simulator over TLS only)
   std::string fee_rule = "0";        // sync::FeeRule text, e.g. "30+290bp"
   std::string location_id;           // Stripe Terminal location (tml_...); shown in the settings
+  // Where receipts print (app/printer.hpp parse_printer_spec, one sink per entry). Default: the
+  // plain text and the ESC/POS bytes, each as a new file in <data_dir>/receipts (what a USB
+  // printer would have printed). "device:/dev/usb/lp0" prints on a USB printer.
+  std::vector<std::string> printers{"file,text", "file,escpos"};
   std::string capture_method = "automatic";
   // Reader. Empty reader_host: the in-process simulated reader.
   std::string reader_host;

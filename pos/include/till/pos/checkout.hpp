@@ -184,6 +184,29 @@ struct DaySummary {
   bool operator==(const DaySummary&) const = default;
 };
 
+// A past sale as the refund screen shows it (the app copies it from the store's refund lookup:
+// what was captured and already refunded per payment, so a refund cannot exceed what is left).
+struct PastSale {
+  struct Payment {
+    std::string attempt_id;
+    int number = 1;
+    TenderKind tender = TenderKind::Card;
+    AttemptState state = AttemptState::Approved;
+    std::string brand;
+    std::string last4;
+    std::string payment_intent_id;
+    std::int64_t captured = 0;
+    std::int64_t refunded = 0;
+    std::int64_t refund_pending = 0;
+    std::int64_t refundable = 0;
+    bool operator==(const Payment&) const = default;
+  };
+  Sale sale;  // lines and totals as rung up
+  std::vector<Payment> payments;
+  std::int64_t captured = 0, refunded = 0, refund_pending = 0, refundable = 0;
+  bool operator==(const PastSale&) const = default;
+};
+
 struct BackOffice {
   bool unlocked = false;
   QueueCounts counts;
@@ -192,6 +215,9 @@ struct BackOffice {
   std::optional<DaySummary> day;  // the last end-of-day report loaded
   bool day_loading = false;       // BuildDayReport sent, its answer not yet back
   std::string day_error;          // why the last report could not be built
+  std::optional<PastSale> refund_sale;  // the past sale found for a refund
+  bool refund_lookup_running = false;
+  std::string refund_lookup_error;
   bool operator==(const BackOffice&) const = default;
 };
 
@@ -342,6 +368,17 @@ struct ReaderCommandDone { ReaderCommandKind command = ReaderCommandKind::Refres
 struct LoadDayReport { bool operator==(const LoadDayReport&) const = default; };
 struct DayReportLoaded { DaySummary report; bool operator==(const DayReportLoaded&) const = default; };
 struct DayReportFailed { std::string message; bool operator==(const DayReportFailed&) const = default; };
+// Receipts (cashier, on the receipt screen): print the last receipt again; queue it by email.
+struct ReprintReceipt { bool operator==(const ReprintReceipt&) const = default; };
+struct EmailReceipt { std::string address; bool operator==(const EmailReceipt&) const = default; };
+// From the runtime: a printer sink failed (nothing is durable about printing: the sale stands).
+struct PrintFailed { std::string message; bool operator==(const PrintFailed&) const = default; };
+// From the runtime: the email receipt was queued (ok) or refused (message says why).
+struct EmailQueued { bool ok = true; std::string message; bool operator==(const EmailQueued&) const = default; };
+// Refund of a past sale (manager): find it by receipt number (sale id or its first 8+ characters).
+struct FindSaleForRefund { std::string receipt_number; bool operator==(const FindSaleForRefund&) const = default; };
+struct SaleForRefundFound { PastSale sale; bool operator==(const SaleForRefundFound&) const = default; };
+struct SaleForRefundFailed { std::string message; bool operator==(const SaleForRefundFailed&) const = default; };
 
 using Action = std::variant<
     AddProduct, ScanBarcode, SetQuantity, RemoveLine, SetLineDiscount, SetCartDiscount, SetTip,
@@ -351,7 +388,8 @@ using Action = std::variant<
     InDoubtResolved, SaleSaved, StoreFailed, ConnectivityChanged, OfflineStatusUpdated,
     OpenBackOffice, CloseBackOffice, BackOfficeLoaded, RetryOperation, MarkHandled, RequestRefund,
     SetAsideSale, ManageReader, ReaderDetailsUpdated, ReaderCommandDone, LoadDayReport, DayReportLoaded,
-    DayReportFailed>;
+    DayReportFailed, ReprintReceipt, EmailReceipt, PrintFailed, EmailQueued, FindSaleForRefund,
+    SaleForRefundFound, SaleForRefundFailed>;
 
 // ---------------------------------------------------------------------------------------------
 // Effects (performed by the app's effect runner; see the contract at the top)
@@ -412,11 +450,16 @@ struct ReaderCommand { ReaderCommandKind command = ReaderCommandKind::RefreshSta
 // Build the end-of-day report for `day` (YYYY-MM-DD, UTC) from the store; the runner answers
 // DayReportLoaded or DayReportFailed.
 struct BuildDayReport { std::string day; bool operator==(const BuildDayReport&) const = default; };
+// Queue the receipt text for `address` (the store seals the address and never audits it); the
+// runner answers EmailQueued. Not a durable effect of the sale: a refusal does not stop a list.
+struct QueueEmailReceipt { std::string sale_id; std::string address; std::string body; bool operator==(const QueueEmailReceipt&) const = default; };
+// Look a past sale up for a refund; the runner answers SaleForRefundFound / SaleForRefundFailed.
+struct LookUpSaleForRefund { std::string receipt_number; bool operator==(const LookUpSaleForRefund&) const = default; };
 
 using Effect = std::variant<PersistSale, UpdateSaleState, CreateAttempt, UpdateAttempt, StartCollect,
                             CancelCollect, EnqueueOperation, ResolveInDoubt, PrintReceipt,
                             OpenCashDrawer, LoadBackOffice, RequeueOperation, MarkOperationHandled,
-                            Audit, ReaderCommand, BuildDayReport>;
+                            Audit, ReaderCommand, BuildDayReport, QueueEmailReceipt, LookUpSaleForRefund>;
 
 // ---------------------------------------------------------------------------------------------
 // Context and update

@@ -60,6 +60,11 @@ struct PaymentViewState {
   std::string input_error;
 };
 
+struct ReceiptViewState {
+  std::array<char, 128> email{};  // cleared as soon as it is dispatched (personal data)
+  std::string input_error;
+};
+
 struct BackOfficeViewState {
   std::array<char, 16> pin{};   // cleared as soon as it is dispatched
   bool pin_prompt_open = false;
@@ -68,6 +73,8 @@ struct BackOfficeViewState {
   std::array<char, 64> refund_payment_intent{};
   std::array<char, 64> refund_sale{};
   std::array<char, 16> refund_amount{};
+  std::array<char, 48> refund_receipt_number{};  // the past sale to refund
+  std::array<char, 16> past_refund_amount{};
   std::string input_error;
   float font_scale = 1.0f;  // live display preference (io.FontGlobalScale)
 };
@@ -75,6 +82,7 @@ struct BackOfficeViewState {
 struct ViewState {
   SellViewState sell;
   PaymentViewState payment;
+  ReceiptViewState receipt;
   BackOfficeViewState back_office;
 };
 
@@ -98,7 +106,7 @@ void draw_status_bar(const pos::Model& model, ViewState& state, const ViewEnv& e
 void draw_offline_banner(const pos::Model& model, const ViewEnv& env);
 void draw_sell(const pos::Model& model, SellViewState& state, const ViewEnv& env);
 void draw_payment(const pos::Model& model, PaymentViewState& state, const ViewEnv& env);
-void draw_receipt(const pos::Model& model, const ViewEnv& env);
+void draw_receipt(const pos::Model& model, ReceiptViewState& state, const ViewEnv& env);
 void draw_back_office(const pos::Model& model, BackOfficeViewState& state, const ViewEnv& env);
 // The manager PIN pad (a modal), opened from the status bar.
 void draw_pin_prompt(BackOfficeViewState& state, const ViewEnv& env);
