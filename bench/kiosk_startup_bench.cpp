@@ -387,9 +387,8 @@ int run_child(const std::string& db_path, bool deferred) {
   ui::HeadlessContext imgui;
   mark("imgui_context");
   ui::ViewState state;
-  ui::DayReport day;
   imgui.new_frame();
-  ui::ViewEnv env{imgui.fonts(), nullptr, clock.now(), config, day, [](pos::Action) {}};
+  const ui::ViewEnv env{.fonts = imgui.fonts(), .now = clock.now(), .config = config, .dispatch = [](pos::Action) {}};
   ui::draw_kiosk(model, state, env);
   imgui.end_frame();
   vertices = static_cast<std::size_t>(ImGui::GetDrawData()->TotalVtxCount);
