@@ -269,7 +269,7 @@ struct Runtime::Impl {
         done(ok());
         reader_label = info->label.empty() ? info->serial : info->label;
         emit(pos::ReaderStatusChanged{true, reader_label, info->driver + (device ? " (simulated)" : "")});
-        refresh_reader(false);
+        post_reader_details();  // the status the connect reported; no extra driver operation
       });
     });
   }
@@ -632,7 +632,14 @@ struct Runtime::Impl {
           done(std::move(s), reader ? "firmware " + reader->status().firmware_version : std::string());
         });
         break;
-      case K::RefreshStatus: refresh_reader(true); break;
+      case K::RefreshStatus:
+        if (!collecting_attempt.empty()) {  // the driver takes one operation at a time
+          post_reader_details();
+          done(ok(), "last reported status (the reader is taking a payment)");
+        } else {
+          refresh_reader(true);
+        }
+        break;
     }
     return ok();
   }

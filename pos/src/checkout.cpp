@@ -443,7 +443,9 @@ class Reducer {
   void operator()(const ManageReader& a) {
     if (!manager()) return;
     using K = ReaderCommandKind;
-    if ((a.command == K::Disconnect || a.command == K::InstallUpdate) && busy_with_card()) {
+    // Every reader command is an operation of the driver, which takes one at a time: none may
+    // run while the reader takes a payment (the status shown is the last one reported).
+    if (busy_with_card()) {
       return reject(m_.phase == PaymentPhase::InDoubt ? std::string(kInDoubtText)
                                                       : "The reader is taking a payment: finish or cancel it first");
     }

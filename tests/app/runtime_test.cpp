@@ -224,3 +224,41 @@ TEST_CASE("an operation intent that disagrees with the attempt on disk is refuse
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("a past sale is found by its receipt number for a refund and its receipt is queued by email") {
+  const auto dir = fresh_dir("past");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    const auto doc = app::load_catalog(app::demo_catalog_path());
+    REQUIRE(doc);
+    reg.dispatch(pos::AddProduct{doc->catalog.products()[1].id, 1});
+    reg.dispatch(pos::Charge{});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    const pos::Sale sale = *reg.model().sale;
+    reg.dispatch(pos::EmailReceipt{"ada@example.com"});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.notice.text.find("email") != std::string::npos &&
+                                                             m.notice.text != "Queuing the receipt for email"; }));
+    CHECK(reg.model().notice.text == "Receipt queued for email");
+    reg.dispatch(pos::NewSale{});
+    reg.dispatch(pos::OpenBackOffice{"2468"});
+    reg.dispatch(pos::FindSaleForRefund{sale.id.substr(0, 8)});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.back_office.refund_sale.has_value(); }));
+    const pos::PastSale& past = *reg.model().back_office.refund_sale;
+    CHECK(past.sale.id == sale.id);
+    REQUIRE(past.payments.size() == 1);
+    CHECK(past.payments[0].refundable == sale.total);
+    reg.dispatch(pos::RequestRefund{sale.id, past.payments[0].attempt_id, past.payments[0].payment_intent_id,
+                                    sale.total + 1, "usd"});
+    CHECK(reg.model().notice.text.find("can still be refunded") != std::string::npos);  // refused by the reducer
+    reg.dispatch(pos::RequestRefund{sale.id, past.payments[0].attempt_id, past.payments[0].payment_intent_id, 50, "usd"});
+    REQUIRE(reg.pump_until([](const pos::Model& m) {
+      return m.back_office.refund_sale && !m.back_office.refund_lookup_running &&
+             m.back_office.refund_sale->payments[0].refundable < m.back_office.refund_sale->payments[0].captured;
+    }));
+    CHECK(reg.model().back_office.refund_sale->payments[0].refundable == sale.total - 50);
+    reg.dispatch(pos::FindSaleForRefund{"zzzzzzzz"});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.back_office.refund_lookup_error.empty(); }));
+  }
+  fs::remove_all(dir);
+}

@@ -972,7 +972,7 @@ TEST_CASE("reader management goes through the reducer: commands are manager-only
   CHECK(t.m.notice.level == NoticeLevel::Warning);
 }
 
-TEST_CASE("the reader cannot be disconnected or updated while it takes a payment") {
+TEST_CASE("no reader command runs while the reader takes a payment") {
   Till t;
   t.ring_up();
   t.dispatch(Charge{});
@@ -982,9 +982,8 @@ TEST_CASE("the reader cannot be disconnected or updated while it takes a payment
   CHECK(t.m.notice.text == "The reader is taking a payment: finish or cancel it first");
   CHECK(t.dispatch(ManageReader{ReaderCommandKind::InstallUpdate}).empty());
   CHECK_FALSE(t.m.reader.command_running);
-  // Reading its status is harmless.
-  CHECK(t.dispatch(ManageReader{ReaderCommandKind::RefreshStatus}) ==
-        std::vector<Effect>{ReaderCommand{ReaderCommandKind::RefreshStatus}});
+  // Even a status refresh is a driver operation, which would make the collect fail as busy.
+  CHECK(t.dispatch(ManageReader{ReaderCommandKind::RefreshStatus}).empty());
 }
 
 TEST_CASE("the end-of-day report is built by the app for today's UTC day and shown until the back office closes") {

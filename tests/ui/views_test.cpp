@@ -428,7 +428,7 @@ TEST_CASE("the readers tab shows connection, battery, firmware and offline capab
   CHECK(h.find("Install update") == nullptr);
 }
 
-TEST_CASE("reader disconnect and update are disabled while the reader takes a payment") {
+TEST_CASE("reader commands are disabled while the reader takes a payment") {
   ModelBuilder b = collecting_fixture();
   b.then(pos::OpenBackOffice{"1234"});
   const pos::Model m = b.model();
@@ -440,7 +440,7 @@ TEST_CASE("reader disconnect and update are disabled while the reader takes a pa
   REQUIRE(disconnect != nullptr);
   CHECK_FALSE(disconnect->enabled);
   CHECK(h.tap(m, "Disconnect reader").empty());
-  CHECK(h.shows("The reader is taking a payment: disconnect and update wait until it is done."));
+  CHECK(h.shows("The reader is taking a payment: reader commands wait until it is done."));
 }
 
 TEST_CASE("the end-of-day tab shows the report the app built from the store and can refresh it") {
@@ -467,4 +467,64 @@ TEST_CASE("the end-of-day tab shows the report the app built from the store and 
   CHECK(h.shows("Tax standard 8.875% on USD 33.80"));
   CHECK(h.shows("Refunds confirmed (1)"));
   CHECK(first_of<pos::LoadDayReport>(h.tap(m, "Refresh report")).has_value());
+}
+
+TEST_CASE("the receipt screen prints again and emails the receipt, forgetting the typed address") {
+  ViewHarness h;
+  const pos::Model m = approved_fixture().model();
+  h.show(m);
+  CHECK(first_of<pos::ReprintReceipt>(h.tap(m, "Print again")).has_value());
+  // Without an address nothing is dispatched and the screen says why.
+  CHECK_FALSE(first_of<pos::EmailReceipt>(h.tap(m, "Email receipt")).has_value());
+  h.show(m);
+  CHECK(h.shows("! Type the customer's email address first"));
+  h.tap(m, "Customer email");
+  h.type(m, "ada@example.com");
+  const auto email = first_of<pos::EmailReceipt>(h.tap(m, "Email receipt"));
+  REQUIRE(email.has_value());
+  CHECK(email->address == "ada@example.com");
+  CHECK(h.state().receipt.email[0] == '\0');
+}
+
+TEST_CASE("a past sale is found by receipt number and refunded in part or for the rest from the back office") {
+  ModelBuilder b = back_office_fixture();
+  pos::PastSale past;
+  past.sale.id = "0f3a9c1e-1111-4222-8333-444455556666";
+  past.sale.currency = "usd";
+  past.sale.total = 1312;
+  past.sale.state = pos::SaleState::Paid;
+  pos::PastSale::Payment pay;
+  pay.attempt_id = "att_past";
+  pay.brand = "visa";
+  pay.last4 = "4242";
+  pay.payment_intent_id = "pi_past";
+  pay.captured = 1312;
+  pay.refunded = 300;
+  pay.refundable = 1012;
+  past.payments.push_back(pay);
+  past.refundable = 1012;
+  b.then(pos::SaleForRefundFound{past});
+  const pos::Model m = b.model();
+  ViewHarness h;
+  h.show(m);
+  h.tap(m, "Refunds");
+  h.show(m);
+  INFO(h.dump());
+  CHECK(h.shows("refundable USD 10.12"));
+  CHECK(h.shows("visa **** 4242  captured USD 13.12  refunded USD 3.00"));
+  h.tap(m, "Receipt number (sale id, 8+ characters)");
+  h.type(m, "0f3a9c1e");
+  const auto find = first_of<pos::FindSaleForRefund>(h.tap(m, "Find sale"));
+  REQUIRE(find.has_value());
+  CHECK(find->receipt_number == "0f3a9c1e");
+  const auto rest = first_of<pos::RequestRefund>(h.tap(m, "Refund the rest"));
+  REQUIRE(rest.has_value());
+  CHECK(rest->amount == 1012);
+  CHECK(rest->payment_intent_id == "pi_past");
+  h.tap(m, "Amount");
+  h.type(m, "2.50");
+  const auto part = first_of<pos::RequestRefund>(h.tap(m, "Refund amount"));
+  REQUIRE(part.has_value());
+  CHECK(part->amount == 250);
+  CHECK(part->attempt_id == "att_past");
 }

@@ -47,6 +47,7 @@ struct VerbSpec {
 };
 constexpr VerbSpec kVerbs[] = {
     {"card", 1},  {"queue-card", 1}, {"online", 0}, {"offline", 0}, {"stripe", 1}, {"reader", 1},
+    {"type-receipt", 1},
     {"tap", 1},   {"type", 1},       {"key", 1},    {"scan", 1},    {"add", 1},    {"expect", 2},
     {"screenshot", 1}, {"print", 1}, {"wait", 1},
 };
@@ -111,6 +112,10 @@ expect text OK PAID
 expect text APPROVED
 screenshot 03-receipt-approved
 print receipt
+tap Customer email
+type ada@example.com
+tap Email receipt
+expect text Receipt queued for email
 tap New sale (F5)
 # 2. Declined by the card's bank, then another card.
 tap Mocha
@@ -175,13 +180,23 @@ expect text Firmware
 tap Install update
 expect text install_update done
 screenshot 09-back-office-readers
+tap Refunds
+tap Receipt number (sale id, 8+ characters)
+type-receipt 1
+tap Find sale
+expect text refundable
+tap Amount
+type 1.00
+tap Refund amount
+expect text Refund of USD 1.00 queued
+screenshot 10-back-office-refund
 tap Settings
 expect text API key
-screenshot 10-back-office-settings
+screenshot 11-back-office-settings
 tap End of day
 expect text End of day 20
 expect text Declined attempts
-screenshot 11-back-office-end-of-day
+screenshot 12-back-office-end-of-day
 tap Close back office
 print sync
 )";
@@ -331,6 +346,12 @@ Status ScriptRunner::execute(const ScriptStep& step, const FrameLog& log) {
     input_ = Input::Hover;
   } else if (v == "type") {
     pending_chars_ = step.rest;
+  } else if (v == "type-receipt") {
+    const int n = std::atoi(a[0].c_str());
+    if (n < 1 || static_cast<std::size_t>(n) > sale_ids_.size()) {
+      return fail(ErrorKind::InvalidArgument, "no sale " + a[0] + " in this script yet");
+    }
+    pending_chars_ = sale_ids_[static_cast<std::size_t>(n) - 1].substr(0, 8);  // the printed receipt number
   } else if (v == "key") {
     pending_key_ = key_index(a[0]);
     key_down_ = false;

@@ -1063,8 +1063,10 @@ void readers_tab(const pos::Model& m, const ViewEnv& env) {
     }
     ImGui::SameLine();
   }
-  if (touch_button(env.log, "Refresh status")) env.dispatch(pos::ManageReader{pos::ReaderCommandKind::RefreshStatus});
-  if (busy) text(env.log, "The reader is taking a payment: disconnect and update wait until it is done.", Tone::Warning);
+  if (touch_button(env.log, "Refresh status", ImVec2(0, 0), !busy)) {
+    env.dispatch(pos::ManageReader{pos::ReaderCommandKind::RefreshStatus});
+  }
+  if (busy) text(env.log, "The reader is taking a payment: reader commands wait until it is done.", Tone::Warning);
 }
 
 void settings_tab(BackOfficeViewState& state, const ViewEnv& env) {

@@ -21,6 +21,7 @@
 //   tap <label>        a button, a tab or a cart line ("line: Latte") whose label is <label> (or starts
 //                      with "<label>\n", for product tiles)
 //   type <text>        characters into the focused field (or the wedge scanner)
+//   type-receipt <n>   types the receipt number (first 8 characters of the id) of the script's nth sale
 //   key enter|escape|f2|f4|f5|f9      scan <digits> (= type <digits> + key enter)
 //   add <product_id> [qty]            dispatch AddProduct directly
 //   expect screen sell|payment|receipt|back_office     expect text <substring>
@@ -75,8 +76,8 @@ Result<std::vector<ScriptStep>> parse_script(std::string_view text);
 std::string_view demo_script();
 inline constexpr const char* kDemoScreenshots[] = {
     "01-sell", "02-payment", "03-receipt-approved", "04-declined", "05-in-doubt", "06-offline-banner",
-    "07-back-office", "08-back-office-attention", "09-back-office-readers", "10-back-office-settings",
-    "11-back-office-end-of-day"};
+    "07-back-office", "08-back-office-attention", "09-back-office-readers", "10-back-office-refund",
+    "11-back-office-settings", "12-back-office-end-of-day"};
 
 // Runs a script against a kiosk and its simulated world. Single-threaded (UI thread). The frame
 // loop calls before_frame() before ImGui::NewFrame (after the platform backend), then
