@@ -8,7 +8,15 @@
 // (ephemeral port) stands in for api.stripe.com, and an in-process till-reader-sim device model
 // stands in for the card reader; whatever card the (simulated) customer presents is decided by
 // `demo_card` unless a test queues its own. Nothing else differs from a live setup: the same store,
-// client, engine and driver code run.
+// client, engine and driver code run. The SIMULATED hooks below (outage, lost answers, reader
+// cable, the customer's card) exist only with these simulators.
+//
+// Connectivity: the runtime drives the sync engine itself (Engine::async_drain_once in a loop).
+// A send that ends Unavailable or OutcomeUnknown marks the register offline; while offline nothing
+// is drained and a GET /v1/account every probe_interval checks whether Stripe answers again; the
+// first answer marks it online and drains at once. Printing (PrintReceipt) goes to the configured
+// printer sinks (app/printer.hpp); reader commands and the end-of-day report (sync::build_day_report)
+// answer back as Actions. None of these is durable: their failures are reported, never StoreFailed.
 //
 // Failure contract (pos/checkout.hpp): when a durable effect (PersistSale, UpdateSaleState,
 // CreateAttempt, UpdateAttempt, EnqueueOperation) fails, the rest of that list is skipped and
