@@ -302,7 +302,7 @@ class Reducer {
   void operator()(const SaleSaved& a) {
     if (m_.sale && m_.sale->id == a.sale_id) {
       m_.sale_saved = true;
-      m_.storage_error.clear();
+      if (m_.store_check != StoreCheck::Failed) m_.storage_error.clear();
     }
   }
 
@@ -497,7 +497,7 @@ class Reducer {
 
   void operator()(const ReprintReceipt&) {
     if (m_.last_receipt.empty()) return reject("No receipt to print");
-    effects_.push_back(PrintReceipt{m_.last_receipt});
+    effects_.push_back(PrintReceipt{m_.last_receipt, m_.last_receipt_input});
     notice(NoticeLevel::Info, "Receipt sent to the printer again");
   }
 
@@ -558,6 +558,32 @@ class Reducer {
     m_.back_office.refund_lookup_error = a.message;
   }
 
+  // The runner skipped the rest of the refund's effects (its audit entry and the lookup of what
+  // is left), so nothing is loading any more.
+  void operator()(const RefundRefused& a) {
+    m_.back_office.refund_lookup_running = false;
+    notice(NoticeLevel::Error, "Refund not queued: " + a.message);
+  }
+
+  // ---- the database check ----------------------------------------------------------------------
+
+  void operator()(const StoreCheckStarted&) {
+    if (m_.store_check == StoreCheck::Failed) return;  // a failed check stays failed
+    m_.store_check = StoreCheck::Checking;
+  }
+
+  void operator()(const StoreChecked& a) {
+    if (a.ok) {
+      if (m_.store_check == StoreCheck::Failed) return;
+      m_.store_check = StoreCheck::Passed;
+      m_.store_check_error.clear();
+      return;
+    }
+    m_.store_check = StoreCheck::Failed;
+    m_.store_check_error = a.message;
+    m_.storage_error = "The register's database failed its check (" + a.message + "); no sale can be taken";
+  }
+
  private:
   // ---- guards -----------------------------------------------------------------------------------
 
@@ -607,6 +633,13 @@ class Reducer {
 
   bool can_tender() {
     if (!cashier_screen()) return false;
+    // Nothing is written for a sale until the file it goes into is known to be sound.
+    if (m_.store_check == StoreCheck::Checking) {
+      return reject("Checking the register's database: try again in a moment"), false;
+    }
+    if (m_.store_check == StoreCheck::Failed) {
+      return reject("The register's database is damaged: no sale can be taken, call support"), false;
+    }
     if (m_.screen == Screen::Receipt) return reject("The sale is complete: start a new sale"), false;
     switch (m_.phase) {
       case PaymentPhase::None:
@@ -853,7 +886,7 @@ class Reducer {
     in.tenders = {at};
     in.cash_tendered = 0;
     in.change = 0;
-    print(render_receipt(in));
+    print(std::move(in));
     const bool current = m_.active_attempt_id && *m_.active_attempt_id == at.id;
     if (current) {
       m_.phase = PaymentPhase::Declined;
@@ -934,9 +967,10 @@ class Reducer {
     return in;
   }
 
-  void print(std::string text) {
-    m_.last_receipt = text;
-    effects_.push_back(PrintReceipt{std::move(text)});
+  void print(ReceiptInput in) {
+    m_.last_receipt = render_receipt(in);
+    m_.last_receipt_input = in;
+    effects_.push_back(PrintReceipt{m_.last_receipt, std::move(in)});
   }
 
   // A card read after the balance was covered (a late approval of an earlier card arrived
@@ -986,7 +1020,7 @@ class Reducer {
     for (const auto& a : m_.attempts) {
       if (is_money_state(a)) in.tenders.push_back(a);
     }
-    print(render_receipt(in));
+    print(std::move(in));
     m_.screen = Screen::Receipt;
   }
 
@@ -999,6 +1033,9 @@ class Reducer {
     fresh.back_office = m_.back_office;
     fresh.storage_error = m_.storage_error;
     fresh.last_receipt = m_.last_receipt;
+    fresh.last_receipt_input = m_.last_receipt_input;
+    fresh.store_check = m_.store_check;
+    fresh.store_check_error = m_.store_check_error;
     fresh.screen = Screen::Sell;
     m_ = std::move(fresh);
   }

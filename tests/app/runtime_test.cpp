@@ -11,12 +11,15 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <fstream>
+#include <sqlite3.h>
 #include <thread>
 #include <unistd.h>
 
 #include "till/app/catalog.hpp"
 #include "till/base/random.hpp"
 #include "till/pos/checkout.hpp"
+#include "till/store/store.hpp"
 
 using namespace till;
 using namespace std::chrono_literals;
@@ -86,6 +89,10 @@ class Register {
   std::deque<pos::Action> inbox_;
 };
 
+// The reader is connected and the database check passed: tenders are taken. (The runtime posts
+// StoreCheckStarted before it connects the reader, so a connected reader means the check began.)
+bool ready(const pos::Model& m) { return m.reader.connected && m.store_check == pos::StoreCheck::Passed; }
+
 fs::path fresh_dir(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("till_runtime_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -98,7 +105,7 @@ TEST_CASE("a card sale goes from the cart to an approved PaymentIntent and a pai
   const auto dir = fresh_dir("approve");
   {
     Register reg(dir);
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    REQUIRE(reg.pump_until(ready));
     const auto doc = app::load_catalog(app::demo_catalog_path());
     REQUIRE(doc);
     const auto& products = doc->catalog.products();
@@ -126,6 +133,15 @@ TEST_CASE("a card sale goes from the cart to an approved PaymentIntent and a pai
   for (const auto& f : fs::directory_iterator(dir / "receipts")) printed.push_back(f.path().extension().string());
   std::sort(printed.begin(), printed.end());
   CHECK(printed == std::vector<std::string>{".escpos", ".txt"});
+  // The ESC/POS copy is printed from the receipt itself, styled: bold on (ESC E 1) and the
+  // enlarged TOTAL (GS ! n), which a receipt printed from its plain text never has.
+  for (const auto& f : fs::directory_iterator(dir / "receipts")) {
+    if (f.path().extension() != ".escpos") continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(bytes.find("\x1b\x45\x01") != std::string::npos);
+    CHECK(bytes.find("\x1d\x21") != std::string::npos);
+  }
   fs::remove_all(dir);
 }
 
@@ -133,7 +149,7 @@ TEST_CASE("a declined card is shown as declined with a reason and a new card get
   const auto dir = fresh_dir("decline");
   {
     Register reg(dir);
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    REQUIRE(reg.pump_until(ready));
     const auto doc = app::load_catalog(app::demo_catalog_path());
     REQUIRE(doc);
     const auto& products = doc->catalog.products();
@@ -172,7 +188,7 @@ TEST_CASE("a partial refund queued from the back office is built by the runtime 
   const auto dir = fresh_dir("refund");
   {
     Register reg(dir);
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    REQUIRE(reg.pump_until(ready));
     const auto doc = app::load_catalog(app::demo_catalog_path());
     REQUIRE(doc);
     reg.dispatch(pos::AddProduct{doc->catalog.products()[2].id, 2});
@@ -200,7 +216,7 @@ TEST_CASE("an operation intent that disagrees with the attempt on disk is refuse
   const auto dir = fresh_dir("mismatch");
   {
     Register reg(dir);
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    REQUIRE(reg.pump_until(ready));
     const auto doc = app::load_catalog(app::demo_catalog_path());
     REQUIRE(doc);
     reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
@@ -229,7 +245,7 @@ TEST_CASE("a past sale is found by its receipt number for a refund and its recei
   const auto dir = fresh_dir("past");
   {
     Register reg(dir);
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.connected; }));
+    REQUIRE(reg.pump_until(ready));
     const auto doc = app::load_catalog(app::demo_catalog_path());
     REQUIRE(doc);
     reg.dispatch(pos::AddProduct{doc->catalog.products()[1].id, 1});
@@ -259,6 +275,91 @@ TEST_CASE("a past sale is found by its receipt number for a refund and its recei
     CHECK(reg.model().back_office.refund_sale->payments[0].refundable == sale.total - 50);
     reg.dispatch(pos::FindSaleForRefund{"zzzzzzzz"});
     REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.back_office.refund_lookup_error.empty(); }));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a refund the store refuses is reported as refused, not as a storage error, and nothing is queued") {
+  const auto dir = fresh_dir("refund_refused");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until(ready));
+    const auto doc = app::load_catalog(app::demo_catalog_path());
+    REQUIRE(doc);
+    reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
+    reg.dispatch(pos::Charge{});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    const pos::Sale sale = *reg.model().sale;
+    const pos::PaymentAttempt paid = reg.model().attempts.at(0);
+    reg.dispatch(pos::NewSale{});
+    reg.dispatch(pos::OpenBackOffice{"2468"});
+    // Typed in by hand (no past sale on screen, so the reducer cannot check the limit): more than
+    // the payment. The store refuses it when it is queued.
+    reg.dispatch(pos::RequestRefund{sale.id, paid.id, paid.payment_intent_id, sale.total + 1, "usd"});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.notice.text.rfind("Refund not queued: ", 0) == 0; }));
+    CHECK(reg.model().notice.level == pos::NoticeLevel::Error);
+    CHECK(reg.model().storage_error.empty());
+    // A PaymentIntent this register never took.
+    reg.dispatch(pos::RequestRefund{"", "", "pi_not_ours", 100, "usd"});
+    REQUIRE(reg.pump_until([](const pos::Model& m) {
+      return m.notice.text.find("pi_not_ours") != std::string::npos && m.notice.level == pos::NoticeLevel::Error;
+    }));
+    CHECK(reg.model().storage_error.empty());
+    // Neither refund was queued: the sale has its payment only.
+    CHECK(reg.runtime().sync_summary({sale.id}).size() == 1);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a damaged database is found by the check after start-up: no sale is taken and nothing is sent") {
+  const auto dir = fresh_dir("damaged");
+  std::string sale_id;
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until(ready));
+    const auto doc = app::load_catalog(app::demo_catalog_path());
+    REQUIRE(doc);
+    reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
+    reg.dispatch(pos::Charge{});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    sale_id = reg.model().sale->id;
+  }
+  // Damage the first page of the sale_lines table, as a failing disk would.
+  long page_size = 0;
+  long root = 0;
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2((dir / "till.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+    auto scalar = [db](const char* sql) {
+      sqlite3_stmt* st = nullptr;
+      REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+      REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+      const long v = static_cast<long>(sqlite3_column_int64(st, 0));
+      sqlite3_finalize(st);
+      return v;
+    };
+    REQUIRE(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr) == SQLITE_OK);
+    page_size = scalar("PRAGMA page_size");
+    root = scalar("SELECT rootpage FROM sqlite_schema WHERE name = 'sale_lines'");
+    sqlite3_close(db);
+  }
+  {
+    std::fstream f(dir / "till.db", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp((root - 1) * page_size);
+    const std::string garbage(64, '\x5a');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  {
+    Register reg(dir);  // opens: the check is not on the start-up path
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.store_check == pos::StoreCheck::Failed; }));
+    CHECK_THAT(reg.model().store_check_error, Catch::Contains("damaged"));
+    CHECK_FALSE(reg.model().storage_error.empty());
+    const auto doc = app::load_catalog(app::demo_catalog_path());
+    REQUIRE(doc);
+    reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
+    reg.dispatch(pos::Charge{});
+    CHECK(reg.model().notice.text == "The register's database is damaged: no sale can be taken, call support");
+    CHECK_FALSE(reg.model().sale);
   }
   fs::remove_all(dir);
 }

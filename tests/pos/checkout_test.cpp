@@ -250,9 +250,10 @@ TEST_CASE("an approved card payment is submitted with its key, marks the sale pa
   a.updated_at = kT0 + 7s;
   Sale paid = *t.m.sale;
   CHECK(paid.state == SaleState::Paid);
-  const std::string receipt = render_receipt(ReceiptInput{t.ctx.merchant, paid, {a}, 0, 0});
+  const ReceiptInput receipt_in{t.ctx.merchant, paid, {a}, 0, 0};
+  const std::string receipt = render_receipt(receipt_in);
   CHECK(approved == std::vector<Effect>{UpdateAttempt{a}, UpdateSaleState{paid.id, SaleState::Paid, kT0 + 7s},
-                                        PrintReceipt{receipt}});
+                                        PrintReceipt{receipt, receipt_in}});
   CHECK_THAT(receipt, Catch::Contains("AUTH CODE 123456"));
   CHECK(t.m.screen == Screen::Receipt);
   CHECK(t.m.last_receipt == receipt);
@@ -278,8 +279,9 @@ TEST_CASE("a decline shows an actionable reason and a declined receipt, and a re
   PaymentAttempt a = t.attempt(0);
   CHECK(a.state == AttemptState::Declined);
   CHECK(a.decline_code == "insufficient_funds");
-  const std::string receipt = render_receipt(ReceiptInput{t.ctx.merchant, *t.m.sale, {a}, 0, 0});
-  CHECK(declined == std::vector<Effect>{UpdateAttempt{a}, PrintReceipt{receipt}});
+  const ReceiptInput receipt_in{t.ctx.merchant, *t.m.sale, {a}, 0, 0};
+  const std::string receipt = render_receipt(receipt_in);
+  CHECK(declined == std::vector<Effect>{UpdateAttempt{a}, PrintReceipt{receipt, receipt_in}});
   CHECK_THAT(receipt, Catch::Contains("DECLINED insufficient_funds"));
   CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Declined: Insufficient funds: ask for another card or another way to pay"});
   CHECK(t.m.phase == PaymentPhase::Declined);
@@ -342,9 +344,10 @@ TEST_CASE("a reader disconnect mid-payment goes in doubt, blocks every retry, an
   CHECK(count_of<StartCollect>(resolved) == 0);
   CHECK(count_of<CreateAttempt>(resolved) == 0);
   CHECK(count_of<EnqueueOperation>(resolved) == 0);
-  const std::string receipt = render_receipt(ReceiptInput{t.ctx.merchant, *t.m.sale, {a}, 0, 0});
+  const ReceiptInput receipt_in{t.ctx.merchant, *t.m.sale, {a}, 0, 0};
+  const std::string receipt = render_receipt(receipt_in);
   CHECK(resolved == std::vector<Effect>{UpdateAttempt{a}, UpdateSaleState{a.sale_id, SaleState::Paid, kT0 + 9s},
-                                        PrintReceipt{receipt}});
+                                        PrintReceipt{receipt, receipt_in}});
   CHECK(t.m.screen == Screen::Receipt);
   CHECK(amount_paid(t.m) == 1312);
 }
@@ -457,9 +460,10 @@ TEST_CASE("offline: a payment within the caps is stored, queued with its key and
   CHECK(a.state == AttemptState::StoredOffline);
   CHECK(a.offline);
   const Sale& sale = *t.m.sale;
-  const std::string receipt = render_receipt(ReceiptInput{t.ctx.merchant, sale, {a}, 0, 0});
+  const ReceiptInput receipt_in{t.ctx.merchant, sale, {a}, 0, 0};
+  const std::string receipt = render_receipt(receipt_in);
   CHECK(stored == std::vector<Effect>{UpdateAttempt{a}, EnqueueOperation{pi_operation(a, "pm_offline_1", kT0 + 4s)},
-                                      UpdateSaleState{sale.id, SaleState::Paid, kT0 + 4s}, PrintReceipt{receipt}});
+                                      UpdateSaleState{sale.id, SaleState::Paid, kT0 + 4s}, PrintReceipt{receipt, receipt_in}});
   CHECK_THAT(receipt, Catch::Contains("OFFLINE: STORED, AUTHORIZATION PENDING"));
   CHECK(t.m.offline.stored.count == 1);
   CHECK(t.m.offline.stored.by_currency.at("usd") == StoredCurrency{1, 1312});
@@ -1048,7 +1052,10 @@ PastSale past_sale(std::int64_t refunded, std::int64_t pending) {
 TEST_CASE("the receipt can be printed again and queued by email without the address reaching the model") {
   Till t = paid_sale();
   const std::string receipt = t.m.last_receipt;
-  CHECK(t.dispatch(ReprintReceipt{}) == std::vector<Effect>{PrintReceipt{receipt}});
+  REQUIRE(t.m.last_receipt_input);
+  CHECK(render_receipt(*t.m.last_receipt_input) == receipt);
+  // Printed again from what it was rendered from, so an ESC/POS printer styles the reprint too.
+  CHECK(t.dispatch(ReprintReceipt{}) == std::vector<Effect>{PrintReceipt{receipt, t.m.last_receipt_input}});
   CHECK(t.dispatch(EmailReceipt{" ada@example.com "}) ==
         std::vector<Effect>{QueueEmailReceipt{t.m.sale->id, "ada@example.com", receipt}});
   CHECK(t.m.notice.text.find("example.com") == std::string::npos);
@@ -1102,4 +1109,58 @@ TEST_CASE("a past sale is found by receipt number and refunded in full or in par
   t.dispatch(SaleForRefundFailed{"no sale has receipt number 99999999"});
   CHECK_FALSE(t.m.back_office.refund_sale);
   CHECK(t.m.back_office.refund_lookup_error == "no sale has receipt number 99999999");
+}
+
+TEST_CASE("a refund the store refuses is shown as a refusal, not a storage failure, and stops the lookup") {
+  Till t;
+  t.dispatch(OpenBackOffice{"2468"});
+  t.dispatch(FindSaleForRefund{"0f3a9c1e"});
+  t.dispatch(SaleForRefundFound{past_sale(300, 0)});
+  REQUIRE_FALSE(t.dispatch(RequestRefund{"0f3a9c1e-1111-4222-8333-444455556666", "att_past", "pi_past", 500, "usd"}).empty());
+  CHECK(t.m.back_office.refund_lookup_running);
+  // Another register refunded the rest meanwhile: the store refuses the operation at enqueue.
+  CHECK(t.dispatch(RefundRefused{"only USD 2.00 is left to refund"}).empty());
+  CHECK_FALSE(t.m.back_office.refund_lookup_running);
+  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Refund not queued: only USD 2.00 is left to refund"});
+  CHECK(t.m.storage_error.empty());
+  CHECK(t.m.back_office.unlocked);
+}
+
+TEST_CASE("no tender is taken while the database check runs, and none at all once it failed") {
+  Till t;
+  t.ring_up();
+  CHECK(t.dispatch(StoreCheckStarted{}).empty());
+  CHECK(t.m.store_check == StoreCheck::Checking);
+  CHECK(t.dispatch(Charge{}).empty());
+  CHECK(t.m.notice.text == "Checking the register's database: try again in a moment");
+  CHECK(t.dispatch(PayCash{2000}).empty());
+  CHECK_FALSE(t.m.sale);
+  CHECK(t.m.attempts.empty());
+
+  SECTION("passed: the card is taken") {
+    CHECK(t.dispatch(StoreChecked{true, ""}).empty());
+    CHECK(t.m.store_check == StoreCheck::Passed);
+    const auto fx = t.dispatch(Charge{});
+    CHECK(count_of<PersistSale>(fx) == 1);
+    CHECK(count_of<StartCollect>(fx) == 1);
+    // A new sale keeps the check's result.
+    t.dispatch(CancelPayment{});
+    t.dispatch(CollectCanceled{t.attempt(0).id});
+    t.dispatch(VoidSale{});
+    CHECK(t.m.store_check == StoreCheck::Passed);
+  }
+  SECTION("failed: a blocking storage error, no tender, and a late 'ok' or restart of the check cannot clear it") {
+    CHECK(t.dispatch(StoreChecked{false, "database disk image is malformed"}).empty());
+    CHECK(t.m.store_check == StoreCheck::Failed);
+    CHECK(t.m.store_check_error == "database disk image is malformed");
+    CHECK_THAT(t.m.storage_error, Catch::Contains("database disk image is malformed"));
+    CHECK(t.dispatch(Charge{}).empty());
+    CHECK(t.m.notice.text == "The register's database is damaged: no sale can be taken, call support");
+    CHECK(t.dispatch(PayCash{2000}).empty());
+    t.dispatch(StoreCheckStarted{});
+    t.dispatch(StoreChecked{true, ""});
+    CHECK(t.m.store_check == StoreCheck::Failed);
+    CHECK_FALSE(t.m.storage_error.empty());
+    CHECK(t.dispatch(Charge{}).empty());
+  }
 }

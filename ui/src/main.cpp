@@ -68,7 +68,8 @@ int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime) {
     if (!ok) std::cerr << "headless demo FAILED waiting for: " << what << " (notice: " << kiosk.model().notice.text << ")\n";
     return ok;
   };
-  if (!step("the reader to connect", pump_until(kiosk, [](const pos::Model& m) { return m.reader.connected; }, 20s))) return 1;
+  const auto ready = [](const pos::Model& m) { return m.reader.connected && m.store_check == pos::StoreCheck::Passed; };
+  if (!step("the reader to connect and the database check to pass", pump_until(kiosk, ready, 20s))) return 1;
   const auto& products = kiosk.config().catalog.products();
   if (products.size() < 3) return 1;
 

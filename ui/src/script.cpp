@@ -93,6 +93,8 @@ std::string_view demo_script() {
 # store, the reader driver, the sync engine). The customer, the reader device, the network and
 # Stripe (till-stripe-sim on 127.0.0.1) are SIMULATED.
 expect text READER OK
+# No tender is taken until the database check (quick_check, off the start-up path) passed.
+expect no-text CHECKING DATABASE
 expect screen sell
 # 1. An approved card sale: two lattes by touch, a croissant by the wedge scanner, a 15% tip.
 tap Latte

@@ -506,6 +506,10 @@ void draw_status_bar(const pos::Model& m, ViewState& state, const ViewEnv& env) 
   }
   ImGui::SameLine();
   badge(env.log, m.offline.online ? "ONLINE" : "OFFLINE", m.offline.online ? Tone::Good : Tone::Warning);
+  if (m.store_check == pos::StoreCheck::Checking) {  // a failed check shows as the storage error
+    ImGui::SameLine();
+    badge(env.log, "CHECKING DATABASE", Tone::Warning);
+  }
   const float button_w = 230.0f * ImGui::GetFontSize() / 20.0f;
   // Right-aligned, but never over the badges (a long reader label pushes it right instead).
   const float after_badges = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + ImGui::GetStyle().ItemSpacing.x;

@@ -221,6 +221,8 @@ struct BackOffice {
   bool operator==(const BackOffice&) const = default;
 };
 
+enum class StoreCheck { Passed, Checking, Failed };
+
 struct Model {
   Screen screen = Screen::Sell;
   PaymentPhase phase = PaymentPhase::None;
@@ -240,6 +242,14 @@ struct Model {
   std::string last_receipt;            // text of the most recent receipt (approved/declined/offline)
   Notice notice;                       // latest message for the cashier
   std::string storage_error;           // non-empty after StoreFailed: blocking banner
+  // The register's database check (PRAGMA quick_check). The runtime opens the store without it,
+  // so the first frame is not held up by reading every page, and runs it on another thread
+  // (StoreCheckStarted .. StoreChecked); no tender is taken until it passed. A store checked
+  // while it was opened starts Passed.
+  StoreCheck store_check = StoreCheck::Passed;
+  std::string store_check_error;       // why it failed (DataLoss: the file is damaged)
+  // The receipt behind last_receipt, for printers that style it (ESC/POS bold, double width).
+  std::optional<ReceiptInput> last_receipt_input;
   BackOffice back_office;
 
   bool operator==(const Model&) const = default;
@@ -334,6 +344,12 @@ struct InDoubtResolved {
 // Effect runner feedback
 struct SaleSaved { std::string sale_id; bool operator==(const SaleSaved&) const = default; };
 struct StoreFailed { std::string message; bool operator==(const StoreFailed&) const = default; };
+// The database check runs (no tender until StoreChecked ok) / ended: ok, or why not.
+struct StoreCheckStarted { bool operator==(const StoreCheckStarted&) const = default; };
+struct StoreChecked { bool ok = true; std::string message; bool operator==(const StoreChecked&) const = default; };
+// A queued refund the store refused (more than is left to refund, no such payment): the
+// manager's input, not a storage failure; nothing was queued.
+struct RefundRefused { std::string message; bool operator==(const RefundRefused&) const = default; };
 
 // Connectivity and offline status (from the sync engine / store)
 struct ConnectivityChanged { bool online = true; bool operator==(const ConnectivityChanged&) const = default; };
@@ -389,7 +405,7 @@ using Action = std::variant<
     OpenBackOffice, CloseBackOffice, BackOfficeLoaded, RetryOperation, MarkHandled, RequestRefund,
     SetAsideSale, ManageReader, ReaderDetailsUpdated, ReaderCommandDone, LoadDayReport, DayReportLoaded,
     DayReportFailed, ReprintReceipt, EmailReceipt, PrintFailed, EmailQueued, FindSaleForRefund,
-    SaleForRefundFound, SaleForRefundFailed>;
+    SaleForRefundFound, SaleForRefundFailed, StoreCheckStarted, StoreChecked, RefundRefused>;
 
 // ---------------------------------------------------------------------------------------------
 // Effects (performed by the app's effect runner; see the contract at the top)
@@ -436,7 +452,13 @@ struct OperationIntent {
 struct EnqueueOperation { OperationIntent intent; bool operator==(const EnqueueOperation&) const = default; };
 // Ask the resolver to settle an in-doubt attempt now (same key / lookup by metadata[sale_id]).
 struct ResolveInDoubt { std::string attempt_id; bool operator==(const ResolveInDoubt&) const = default; };
-struct PrintReceipt { std::string text; bool operator==(const PrintReceipt&) const = default; };
+// `text` is the receipt as shown; `receipt` what it was rendered from, so an ESC/POS printer can
+// style it (absent: printed from the text, unstyled).
+struct PrintReceipt {
+  std::string text;
+  std::optional<ReceiptInput> receipt;
+  bool operator==(const PrintReceipt&) const = default;
+};
 struct OpenCashDrawer { bool operator==(const OpenCashDrawer&) const = default; };
 // Load queue counts and the attention list; the runner answers with BackOfficeLoaded.
 struct LoadBackOffice { bool operator==(const LoadBackOffice&) const = default; };
