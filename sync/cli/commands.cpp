@@ -222,7 +222,7 @@ int cmd_status(const Globals& g, std::ostream& out, std::ostream& err) {
       << (s->oldest_unsent_age ? age(*s->oldest_unsent_age) + " (since " + iso(*s->oldest_unsent_created_at) + ")"
                                : std::string("none"))
       << "\n";
-  out << "Stored offline:";
+  out << "Stored offline, not yet answered by Stripe:";
   if (s->offline_stored.empty()) out << " none";
   out << "\n";
   for (const auto& c : s->offline_stored) {

@@ -549,6 +549,11 @@ TEST_CASE("status counts states, the oldest unsent age, offline totals per curre
   REQUIRE(store.enqueue_operation(make_op("key-a2", "s-usd-2", "a2")));
   REQUIRE(store.update_attempt({.attempt_id = "a3", .state = pos::AttemptState::Submitting}));
   REQUIRE(store.update_attempt({.attempt_id = "a3", .state = pos::AttemptState::InDoubt}));
+  // Forwarded and approved: Stripe answered, so it no longer counts as stored.
+  REQUIRE(store.persist_sale(make_sale("s-usd-3")));
+  REQUIRE(store.create_attempt(offline("a4", "s-usd-3", "usd", 900)));
+  REQUIRE(store.update_attempt({.attempt_id = "a4", .state = pos::AttemptState::Submitting}));
+  REQUIRE(store.update_attempt({.attempt_id = "a4", .state = pos::AttemptState::Approved, .payment_intent_id = "pi_a4"}));
   clock.advance(8min);
 
   auto s = store.status();
@@ -559,8 +564,10 @@ TEST_CASE("status counts states, the oldest unsent age, offline totals per curre
   CHECK(s->attempts.at(pos::AttemptState::InDoubt) == 1);
   CHECK(s->oldest_unsent_created_at == t0 + 1min);
   CHECK(s->oldest_unsent_age == std::chrono::milliseconds(9min));
-  REQUIRE(s->offline_stored.size() == 1);  // a3 left stored_offline
-  CHECK(s->offline_stored[0] == CurrencyTotal{"usd", 2, 3500, t0});
+  // a3 is in doubt while being forwarded: still unanswered, so it still counts under the caps.
+  REQUIRE(s->offline_stored.size() == 2);
+  CHECK(s->offline_stored[0] == CurrencyTotal{"eur", 1, 700, t0 + 1min});
+  CHECK(s->offline_stored[1] == CurrencyTotal{"usd", 2, 3500, t0});
   REQUIRE(s->in_doubt.size() == 1);
   CHECK(s->in_doubt[0].id == "a3");
   CHECK(s->in_doubt[0].payment_method.empty());

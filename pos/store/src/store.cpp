@@ -1472,9 +1472,12 @@ Result<StatusSnapshot> Store::status() {
     s.oldest_unsent_created_at = oldest->front();
     s.oldest_unsent_age = impl_->now() - *oldest->front();
   }
+  // Taken offline and not yet answered by Stripe: still stored, or being forwarded (the engine
+  // marks the attempt submitting before it sends; a send that fails leaves it there), or in doubt.
+  // All of it is exposure under the offline risk caps until Stripe's answer is recorded.
   auto offline = impl_->query<CurrencyTotal>(
-      "SELECT currency, COUNT(*), SUM(amount), MIN(created_at) FROM payment_attempts WHERE state = "
-      "'stored_offline' "
+      "SELECT currency, COUNT(*), SUM(amount), MIN(created_at) FROM payment_attempts WHERE offline = 1 "
+      "AND state IN ('stored_offline', 'submitting', 'in_doubt') "
       "GROUP BY currency ORDER BY currency",
       "totalling offline payments", [](const Stmt& st) -> Result<CurrencyTotal> {
         return CurrencyTotal{st.text(0), st.i64(1), st.i64(2), st.time(3)};

@@ -148,7 +148,9 @@ struct StatusSnapshot {
   std::map<pos::AttemptState, std::int64_t> attempts;          // every state, zero included
   std::optional<Timestamp> oldest_unsent_created_at;           // pending / failed_retryable / in_flight
   std::optional<std::chrono::milliseconds> oldest_unsent_age;  // clock.now() - the above
-  std::vector<CurrencyTotal> offline_stored;                   // stored_offline attempts per currency
+  // Per currency: payments taken offline that Stripe has not answered yet (stored_offline, or
+  // submitting / in_doubt while being forwarded): what counts against the offline risk caps.
+  std::vector<CurrencyTotal> offline_stored;
   std::vector<pos::PaymentAttempt> in_doubt;
   std::vector<pos::OutboxOperation> dead;
   std::vector<AttentionItem> attention;  // unresolved only
