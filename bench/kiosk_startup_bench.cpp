@@ -608,7 +608,9 @@ int main(int argc, char** argv) {
   std::printf("  live state in the database: %.0f offline payments, %.0f in doubt, %.0f dead operations, %.0f "
               "attention items\n",
               first.at("offline"), first.at("in_doubt"), first.at("dead"), first.at("attention"));
-  std::printf("  start-up to first frame, p50 of %d warm runs: %.1f ms in main() (%.1f ms from spawn)\n", runs,
+  std::printf("  with the check at open (IntegrityCheck::Quick, what till-sync does), start-up to first frame, p50 of %d "
+              "warm runs: %.1f ms in main() (%.1f ms from spawn)\n",
+              runs,
               column("total"), p50(spawn));
   for (const char* phase : {"open_store", "status", "catalog", "model", "imgui_context", "first_frame"}) {
     if (first.count(phase) == 0) continue;
@@ -623,7 +625,8 @@ int main(int argc, char** argv) {
   std::printf("  PRAGMA quick_check alone on its own connection (warm): p50 %.1f ms; integrity_check alone: %.1f ms\n",
               quick, full);
 
-  // The recommended start-up: no check before the first frame, quick_check on a worker thread.
+  // The kiosk's start-up (app::Runtime): no check before the first frame, quick_check on a worker
+  // thread; tenders wait for it.
   std::vector<ChildRun> deferred;
   for (int i = 0; i < runs; ++i) {
     auto run = spawn_child(self, db, true);
@@ -641,8 +644,9 @@ int main(int argc, char** argv) {
     }
     return p50(v);
   };
-  std::printf("  with IntegrityCheck::Deferred (quick_check on a read-only Store on a worker thread), p50 of %d:\n"
-              "    first frame %.1f ms (open_store %.1f ms); background quick_check done at %.1f ms; peak RSS %.1f "
+  std::printf("  THE KIOSK'S START-UP: IntegrityCheck::Deferred, quick_check on a read-only Store on a worker "
+              "thread (app::Runtime), p50 of %d:\n"
+              "    first frame %.1f ms (open_store %.1f ms); background quick_check done (tenders taken from then) at %.1f ms; peak RSS %.1f "
               "MiB\n",
               runs, deferred_column("total"), deferred_column("open_store"),
               deferred_column("background_quick_check_done", true), deferred_column("maxrss_kb") / 1024.0);

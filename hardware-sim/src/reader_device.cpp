@@ -555,6 +555,10 @@ void ReaderDevice::set_battery(int percent) {
 }
 
 void ReaderDevice::set_online(bool online) {
+  // Back online, the reader uploads what it stored (the host already holds each payment's token
+  // and forwards it to Stripe), so its offline storage is free again: without this a reader
+  // that was ever offline `offline_capacity` times would refuse every later offline payment.
+  if (online && !config_.online) offline_stored_ = 0;
   config_.online = online;
   if (io_) send_status();
 }

@@ -190,6 +190,7 @@ TEST_CASE("a mixed offline backlog forwards each stored card to its own outcome"
   for (const auto& [card, want] : cards) sold.push_back(shop.sell_offline(card, 1000));
   CHECK(shop.device.offline_stored() == 4);
   shop.back_online();
+  CHECK(shop.device.offline_stored() == 0);  // uploaded: the reader's storage is free again
   shop.drain();
   for (std::size_t i = 0; i < sold.size(); ++i) {
     INFO(cards[i].first);

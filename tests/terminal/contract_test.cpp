@@ -489,6 +489,18 @@ TEMPLATE_TEST_CASE("offline collection is stored within capacity and refused bey
   auto full = h.collect(1000, offline_ok());
   REQUIRE_FALSE(full);
   CHECK(full.error().kind == ErrorKind::ResourceExhausted);
+
+  // Its network back, the reader uploads what it stored: offline there is room again.
+  h.device.set_online(true);
+  h.device.set_online(false);
+  CHECK(h.device.offline_stored() == 0);
+  h.device.queue_payment(card("mastercard"));
+  auto again = h.collect(1000, offline_ok());
+  const auto* stored = as<ApprovedToForward>(again);
+  INFO(show(again));
+  REQUIRE(stored != nullptr);
+  CHECK(stored->stored_offline);
+  CHECK(h.device.offline_stored() == 1);
 }
 
 TEMPLATE_TEST_CASE("set_display shows the cart on the reader", "[contract]", TILL_CONTRACT_HARNESSES) {
