@@ -76,6 +76,16 @@ class Register {
     return true;
   }
 
+  // The id of the demo catalog's n-th product.
+  const std::string& product(std::size_t n) const { return doc_.catalog.products().at(n).id; }
+
+  // One product, paid by card (the simulated customer's demo card): waits for the receipt.
+  void sell_one(std::size_t n) {
+    dispatch(pos::AddProduct{product(n), 1});
+    dispatch(pos::Charge{});
+    REQUIRE(pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+  }
+
   const pos::Model& model() const { return model_; }
   app::Runtime& runtime() { return *runtime_; }
 
@@ -217,11 +227,7 @@ TEST_CASE("an operation intent that disagrees with the attempt on disk is refuse
   {
     Register reg(dir);
     REQUIRE(reg.pump_until(ready));
-    const auto doc = app::load_catalog(app::demo_catalog_path());
-    REQUIRE(doc);
-    reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
-    reg.dispatch(pos::Charge{});
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    reg.sell_one(0);
     const pos::PaymentAttempt paid = reg.model().attempts.at(0);
     pos::OperationIntent wrong;
     wrong.kind = pos::OperationKind::CreatePaymentIntent;
@@ -246,11 +252,7 @@ TEST_CASE("a past sale is found by its receipt number for a refund and its recei
   {
     Register reg(dir);
     REQUIRE(reg.pump_until(ready));
-    const auto doc = app::load_catalog(app::demo_catalog_path());
-    REQUIRE(doc);
-    reg.dispatch(pos::AddProduct{doc->catalog.products()[1].id, 1});
-    reg.dispatch(pos::Charge{});
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    reg.sell_one(1);
     const pos::Sale sale = *reg.model().sale;
     reg.dispatch(pos::EmailReceipt{"ada@example.com"});
     REQUIRE(reg.pump_until([](const pos::Model& m) { return m.notice.text.find("email") != std::string::npos &&
@@ -284,11 +286,7 @@ TEST_CASE("a refund the store refuses is reported as refused, not as a storage e
   {
     Register reg(dir);
     REQUIRE(reg.pump_until(ready));
-    const auto doc = app::load_catalog(app::demo_catalog_path());
-    REQUIRE(doc);
-    reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
-    reg.dispatch(pos::Charge{});
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    reg.sell_one(0);
     const pos::Sale sale = *reg.model().sale;
     const pos::PaymentAttempt paid = reg.model().attempts.at(0);
     reg.dispatch(pos::NewSale{});
@@ -317,11 +315,7 @@ TEST_CASE("a damaged database is found by the check after start-up: no sale is t
   {
     Register reg(dir);
     REQUIRE(reg.pump_until(ready));
-    const auto doc = app::load_catalog(app::demo_catalog_path());
-    REQUIRE(doc);
-    reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
-    reg.dispatch(pos::Charge{});
-    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
+    reg.sell_one(0);
     sale_id = reg.model().sale->id;
   }
   // Damage the first page of the sale_lines table, as a failing disk would.
@@ -354,9 +348,7 @@ TEST_CASE("a damaged database is found by the check after start-up: no sale is t
     REQUIRE(reg.pump_until([](const pos::Model& m) { return m.store_check == pos::StoreCheck::Failed; }));
     CHECK_THAT(reg.model().store_check_error, Catch::Contains("damaged"));
     CHECK_FALSE(reg.model().storage_error.empty());
-    const auto doc = app::load_catalog(app::demo_catalog_path());
-    REQUIRE(doc);
-    reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
+    reg.dispatch(pos::AddProduct{reg.product(0), 1});
     reg.dispatch(pos::Charge{});
     CHECK(reg.model().notice.text == "The register's database is damaged: no sale can be taken, call support");
     CHECK_FALSE(reg.model().sale);
