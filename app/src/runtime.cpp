@@ -22,9 +22,13 @@
 #include <thread>
 
 #include "till/app/printer.hpp"
+#include "till/app/reader_spec.hpp"
+#include "till/app/server_driven.hpp"
+#include "till/app/smart_reader_payment.hpp"
 #include "till/base/log.hpp"
 #include "till/base/random.hpp"
 #include "till/hwsim/reader_device.hpp"
+#include "till/hwsim/test_cards.hpp"
 #include "till/store/store.hpp"
 #include "till/stripesim/server.hpp"
 #include "till/sync/engine.hpp"
@@ -32,6 +36,7 @@
 #include "till/sync/report.hpp"
 #include "till/sync/stripe_client.hpp"
 #include "till/terminal/drivers.hpp"
+#include "till/terminal/stripe_reader.hpp"
 
 namespace till::app {
 namespace asio = boost::asio;
@@ -110,8 +115,18 @@ struct Runtime::Impl {
   std::thread core;
   bool stopped = false;
 
+  ReaderSpec spec;                                // config.reader, parsed
   std::unique_ptr<stripesim::Server> sim;         // embedded default only
   std::unique_ptr<hwsim::ReaderDevice> device;    // in-process simulated reader only
+  std::shared_ptr<terminal::UsbTransports> usb;   // usb reader only (destroyed after the reader)
+  // Smart reader only (core thread): the server-driven API over the client, the chain, and the
+  // reader's id once chosen. smart_simulated: on the embedded till-stripe-sim (a simulated
+  // customer presents cards through the test helper).
+  std::unique_ptr<StripeServerDrivenApi> smart_api;
+  std::unique_ptr<SmartReaderPayment> smart_payment;
+  std::string smart_reader_id;
+  bool smart_simulated = false;
+  int helpers_running = 0;                        // the runtime's own coroutines on the client
   std::deque<std::string> queued_cards;           // core thread
   std::optional<store::Store> store;              // core thread
   std::unique_ptr<sync::StripeClient> client;     // core thread
@@ -122,6 +137,7 @@ struct Runtime::Impl {
   std::string account_id;
   std::string mode;
   std::string store_path;
+  std::string base_url;
 
   // Core thread only.
   terminal::CancelHandle collect_handle;
@@ -139,7 +155,10 @@ struct Runtime::Impl {
   // Core thread: destroy in dependency order (the reader and engine use the client and store).
   void teardown() {
     collect_handle = {};
+    smart_payment.reset();
     reader.reset();
+    usb.reset();
+    smart_api.reset();
     engine.reset();
     client.reset();
     store.reset();
@@ -179,18 +198,38 @@ struct Runtime::Impl {
 
     terminal::ProtocolReaderOptions ro;
     ro.reconnect.enabled = true;
-    if (config.reader_host.empty()) {
-      hwsim::DeviceConfig dc;
-      dc.seed = config.seed;
-      // A person presents the card; give the simulated one a human-ish pace so the cashier sees
-      // the prompts.
-      dc.present_delay = 400ms;
-      dc.read_delay = 300ms;
-      dc.authorize_delay = 300ms;
-      device = std::make_unique<hwsim::ReaderDevice>(dc);
-      reader = terminal::make_sim_reader(io, *device, ro);
-    } else {
-      reader = terminal::make_tcp_reader(io, config.reader_host, config.reader_port, ro);
+    switch (spec.kind) {
+      case ReaderSpec::Kind::Simulated: {
+        hwsim::DeviceConfig dc;
+        dc.seed = config.seed;
+        // A person presents the card; give the simulated one a human-ish pace so the cashier
+        // sees the prompts.
+        dc.present_delay = 400ms;
+        dc.read_delay = 300ms;
+        dc.authorize_delay = 300ms;
+        device = std::make_unique<hwsim::ReaderDevice>(dc);
+        reader = terminal::make_sim_reader(io, *device, ro);
+        break;
+      }
+      case ReaderSpec::Kind::Tcp: reader = terminal::make_tcp_reader(io, spec.host, spec.port, ro); break;
+      case ReaderSpec::Kind::Usb: {
+        terminal::UsbMatch match;
+        match.vendor_id = spec.usb_vendor_id;
+        match.product_id = spec.usb_product_id;
+        match.serial = spec.usb_serial;
+        usb = terminal::make_usb_transports(io, std::move(match));
+        reader = terminal::make_usb_reader(io, usb, ro);
+        break;
+      }
+      case ReaderSpec::Kind::Stripe: {
+        smart_api = std::make_unique<StripeServerDrivenApi>(io, *client, account_id);
+        reader = terminal::make_stripe_reader(io, *smart_api, *random);
+        SmartReaderPaymentConfig chain;
+        chain.payment_intent = pi_options;
+        smart_payment = std::make_unique<SmartReaderPayment>(io, *store, *client, *reader, *clock, chain,
+                                                             [this] { wake(); });
+        break;
+      }
     }
     reader->set_event_handler([this](const terminal::ReaderEvent& e) { on_reader_event(e); });
     connect_reader();
@@ -293,25 +332,135 @@ struct Runtime::Impl {
 
   // Discover + connect; `done` gets the outcome (core thread).
   void connect_reader_then(std::function<void(Status)> done) {
+    if (smart_api) {
+      spawn_helper(connect_smart_reader(std::move(done)));
+      return;
+    }
     reader->async_discover(5s, [this, done](Result<std::vector<terminal::ReaderInfo>> found) {
       if (!found || found->empty()) {
-        const std::string why = found ? "none found" : found.error().message;
-        emit(pos::ReaderStatusChanged{false, "No reader", why});
-        done(fail(ErrorKind::Unavailable, "no reader found: " + why));
+        no_reader(found ? "none found" : found.error().message, done);
         return;
       }
-      reader->async_connect(found->front(), 10s, [this, done](Result<terminal::ReaderInfo> info) {
-        if (!info) {
-          emit(pos::ReaderStatusChanged{false, "Reader", info.error().message});
-          done(fail(info.error()));
-          return;
-        }
-        done(ok());
-        reader_label = info->label.empty() ? info->serial : info->label;
-        emit(pos::ReaderStatusChanged{true, reader_label, info->driver + (device ? " (simulated)" : "")});
-        post_reader_details();  // the status the connect reported; no extra driver operation
-      });
+      connect_to(found->front(), done);
     });
+  }
+
+  void no_reader(const std::string& why, const std::function<void(Status)>& done) {
+    log::warn("app.no_reader", {{"reader", format_reader_spec(spec)}, {"why", why}});
+    emit(pos::ReaderStatusChanged{false, "No reader", why});
+    done(fail(ErrorKind::Unavailable, "no reader found: " + why));
+  }
+
+  void connect_to(const terminal::ReaderInfo& which, std::function<void(Status)> done) {
+    reader->async_connect(which, 10s, [this, done](Result<terminal::ReaderInfo> info) {
+      if (!info) {
+        emit(pos::ReaderStatusChanged{false, "Reader", info.error().message});
+        done(fail(info.error()));
+        return;
+      }
+      done(ok());
+      reader_label = info->label.empty() ? info->serial : info->label;
+      const bool simulated = device || smart_simulated;
+      emit(pos::ReaderStatusChanged{true, reader_label, info->driver + (simulated ? " (SIMULATED)" : "")});
+      post_reader_details();  // the status the connect reported; no extra driver operation
+    });
+  }
+
+  // Runs one of the runtime's own coroutines on the client; stop() waits until none runs (the
+  // client must outlive its calls).
+  void spawn_helper(asio::awaitable<void> work) {
+    ++helpers_running;
+    asio::co_spawn(io, std::move(work), [this](std::exception_ptr) { --helpers_running; });
+  }
+
+  // Smart reader: the account's readers through the client (with their location), the one the
+  // setting names (choose_smart_reader), then the driver's connect. On the embedded simulator an
+  // account without readers first gets a SIMULATED WisePOS E (and a location for it).
+  asio::awaitable<void> connect_smart_reader(std::function<void(Status)> done) {
+    sync::ListParams params(100);
+    sync::RequestOptions list_options(account_id);
+    auto page = co_await client->async_list_readers(std::move(params), std::move(list_options));
+    if (stop_requested) co_return;
+    if (!page) {
+      no_reader("cannot list the account's smart readers: " + page.error().message, done);
+      co_return;
+    }
+    std::vector<sync::Reader> readers = std::move(page->data);
+    if (smart_simulated && readers.empty() && spec.stripe_reader_id.empty()) {
+      auto created = co_await register_simulated_reader();
+      if (stop_requested) co_return;
+      if (!created) {
+        no_reader("cannot register a simulated reader on till-stripe-sim: " + created.error().message, done);
+        co_return;
+      }
+      readers.push_back(std::move(*created));
+    }
+    auto chosen = choose_smart_reader(readers, spec.stripe_reader_id, config.location_id);
+    if (!chosen) {
+      no_reader(chosen.error().message, done);
+      co_return;
+    }
+    smart_reader_id = chosen->id;
+    log::info("app.smart_reader_chosen", {{"reader", chosen->id}, {"label", chosen->label}, {"simulated", smart_simulated}});
+    terminal::ReaderInfo info;
+    info.id = chosen->id;
+    info.label = chosen->label;
+    info.model = chosen->device_type;
+    info.serial = chosen->serial_number;
+    info.firmware_version = chosen->device_sw_version;
+    info.driver = "stripe";
+    connect_to(info, std::move(done));
+  }
+
+  // SIMULATED: a location (unless configured) and a simulated WisePOS E on till-stripe-sim, as
+  // Stripe's test mode offers them (registration code simulated-wpe).
+  asio::awaitable<Result<sync::Reader>> register_simulated_reader() {
+    std::string location = config.location_id;
+    if (location.empty()) {
+      sync::FormParams loc;
+      loc.add("display_name", "Till (SIMULATED)")
+          .add("address", sync::FormValue::object({{"line1", "1 Main St"}, {"city", "Springfield"}, {"country", "US"}}));
+      sync::RequestOptions loc_options(account_id, new_uuid_v4(*random));
+      auto created = co_await client->async_create_location(std::move(loc), std::move(loc_options));
+      if (!created) co_return fail(created.error());
+      location = created->id;
+    }
+    sync::RequestOptions reader_options(account_id, new_uuid_v4(*random));
+    auto reader_created = co_await client->async_create_reader("simulated-wpe", "Counter (SIMULATED)", location,
+                                                               std::move(reader_options));
+    if (!reader_created) co_return fail(reader_created.error());
+    log::info("app.sim_smart_reader_registered", {{"reader", reader_created->id}, {"location", location}});
+    co_return std::move(*reader_created);
+  }
+
+  // SIMULATED customer at the smart reader: once the reader shows the payment (its action is
+  // in progress), the card is presented through till-stripe-sim's present_payment_method test
+  // helper. Gives up when the collect ends or after about a minute.
+  asio::awaitable<void> present_on_smart_reader(std::string attempt_id, std::string card) {
+    const hwsim::TestCard* test_card = hwsim::find_test_card(card);
+    if (test_card == nullptr) {
+      log::warn("app.sim_unknown_card", {{"attempt", attempt_id}});
+      co_return;
+    }
+    const std::string number(test_card->number);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (int i = 0; i < 600 && !stop_requested && collecting_attempt == attempt_id; ++i) {
+      sync::RequestOptions look(account_id);
+      auto r = co_await client->async_retrieve_reader(smart_reader_id, std::move(look));
+      if (stop_requested || collecting_attempt != attempt_id) co_return;
+      if (r && r->action && r->action->status == "in_progress" && r->action->type == "process_payment_intent") {
+        sync::RequestOptions present(account_id, new_uuid_v4(*random));
+        auto p = co_await client->async_present_payment_method(smart_reader_id, number, std::nullopt, std::move(present));
+        if (!p) {
+          log::warn("app.sim_present_card_refused", {{"attempt", attempt_id}, {"error", p.error().describe()}});
+        } else {
+          log::info("app.sim_card_presented", {{"attempt", attempt_id}, {"reader", smart_reader_id}});
+        }
+        co_return;
+      }
+      timer.expires_after(100ms);
+      (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
 
   // Fresh status from the reader; `answer` also reports the back-office command's end.
@@ -442,6 +591,7 @@ struct Runtime::Impl {
       emit(pos::CollectFailed{e.attempt_id, currency.error().message});
       return ok();
     }
+    if (smart_payment) return start_smart_collect(e);
     if (device && device->scripted_remaining() == 0) {
       // SIMULATED customer: a queued card, else the demo card, else nobody (present_card()).
       std::string card = config.customer_presents_demo_card ? config.demo_card : std::string();
@@ -490,7 +640,58 @@ struct Runtime::Impl {
         },
         *r);
   }
+  // Smart reader: the chain creates the keyed PaymentIntent, records it with its safety-net
+  // operation, processes it on the reader and decides from the PaymentIntent; the outcome goes
+  // to the reducer as to_action(). No EnqueueOperation follows an approval (the reducer emits
+  // none for PaymentApproved), so the card is charged once. A smart reader cannot store
+  // payments: offline_allowed does not apply, and while the register is offline the collect is
+  // refused at once with the reason (nothing is sent, nothing charged).
+  Status start_smart_collect(const pos::StartCollect& e) {
+    const std::string id = e.attempt_id;
+    if (online == false) {
+      log::info("app.smart.offline_refused", {{"attempt", id}});
+      emit(pos::CollectFailed{id, "the smart reader needs Stripe and the register is offline (it cannot store "
+                                  "payments); nothing was charged. Take cash or wait for the connection"});
+      return ok();
+    }
+    if (reader->status().connection != terminal::ConnectionState::Connected) {
+      // Refused before a PaymentIntent is created for a reader that could not process it.
+      emit(pos::CollectFailed{id, "the smart reader is not connected; nothing was charged"});
+      return ok();
+    }
+    collecting_attempt = id;
+    emit(pos::ReaderPrompt{id, pos::ReaderPromptKind::PresentCard, "Present card on the smart reader"});
+    Status started = smart_payment->start(id, [this, id](SmartPaymentOutcome o) {
+      if (collecting_attempt == id) collecting_attempt.clear();
+      if (o.kind == SmartPaymentOutcome::Kind::NotCharged || o.kind == SmartPaymentOutcome::Kind::Unknown) {
+        log::warn("app.smart.not_approved", {{"attempt", id}, {"outcome", std::string(to_string(o.kind))}, {"detail", o.message}});
+      }
+      emit(to_action(id, o));
+    });
+    if (!started) {
+      collecting_attempt.clear();
+      emit(pos::CollectFailed{id, started.error().message});
+      return ok();
+    }
+    if (smart_simulated) {
+      // SIMULATED customer: a queued card, else the demo card, else nobody (present_card()).
+      std::string card = config.customer_presents_demo_card ? config.demo_card : std::string();
+      if (!queued_cards.empty()) {
+        card = queued_cards.front();
+        queued_cards.pop_front();
+      }
+      if (!card.empty()) spawn_helper(present_on_smart_reader(id, card));
+    }
+    return ok();
+  }
+
   Status perform(const pos::CancelCollect&) {
+    if (smart_payment) {
+      // Before the reader was asked nothing is sent; on the reader, cancel_action (an approval
+      // already decided stays an approval).
+      if (Status s = smart_payment->cancel(); !s) log::info("app.smart.cancel_ignored", {{"why", s.error().message}});
+      return ok();
+    }
     collect_handle.cancel();
     return ok();
   }
@@ -874,6 +1075,9 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeConfig config, Post post)
   // Ids and idempotency keys that reach Stripe always come from the kernel CSPRNG.
   impl->random = std::make_unique<SystemRandom>();
   if (config.data_dir.empty()) return fail(ErrorKind::InvalidArgument, "no data directory configured");
+  auto parsed_reader = parse_reader_spec(config.reader);
+  if (!parsed_reader) return fail(parsed_reader.error());
+  impl->spec = *parsed_reader;
   std::error_code ec;
   fs::create_directories(config.data_dir, ec);
   if (ec) return fail(ErrorKind::Unavailable, "cannot create " + config.data_dir + ": " + ec.message());
@@ -910,6 +1114,9 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeConfig config, Post post)
     if (impl->account_id.empty()) return fail(ErrorKind::InvalidArgument, "TILL_ACCOUNT (acct_...) is required with a Stripe key");
     impl->mode = "live Stripe API (" + base_url + ")";
   }
+  // A smart reader on the embedded simulator is a simulated WisePOS E: its customer is simulated.
+  impl->smart_simulated = impl->spec.kind == ReaderSpec::Kind::Stripe && impl->sim != nullptr;
+  impl->base_url = base_url;
   impl->config = std::move(config);
   impl->post = std::move(post);
 
@@ -922,7 +1129,8 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeConfig config, Post post)
     runtime->stop();
     return fail(opened.error());
   }
-  log::info("app.started", {{"mode", runtime->mode()}, {"db", runtime->store_path()}, {"account", runtime->account_id()}});
+  log::info("app.started", {{"mode", runtime->mode()}, {"db", runtime->store_path()}, {"account", runtime->account_id()},
+                            {"reader", runtime->reader_spec()}});
   return runtime;
 }
 
@@ -945,14 +1153,28 @@ void Runtime::stop() {
       } else {
         impl->engine_done = true;
       }
-      if (impl->reader) impl->reader->async_disconnect([](Status) {});
+      if (impl->reader && !impl->smart_api) impl->reader->async_disconnect([](Status) {});
       return 0;
     });
     // The engine finishes the operations in flight (each has its own deadline); wait for it,
-    // bounded, then tear down on the core thread that owns everything.
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!impl->on_core([impl] { return impl->engine_done; }) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(10ms);
+    // bounded, then tear down on the core thread that owns everything. The Stripe client must
+    // outlive every call in flight: the runtime's own helpers, a smart-reader chain's create call,
+    // then (once the chain and the reader are gone, so no call starts) the smart reader's calls.
+    auto wait_for = [impl](auto idle) {
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while (!impl->on_core(idle) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    };
+    wait_for([impl] {
+      return impl->engine_done && impl->helpers_running == 0 &&
+             !(impl->smart_payment && impl->smart_payment->call_in_flight());
+    });
+    if (impl->smart_api) {
+      impl->on_core([impl] {
+        impl->smart_payment.reset();  // a payment still on the reader is recovered by its safety-net operation
+        impl->reader.reset();
+        return 0;
+      });
+      wait_for([impl] { return impl->smart_api->calls_in_flight() == 0; });
     }
     impl->on_core([impl] {
       impl->teardown();
@@ -972,23 +1194,36 @@ void Runtime::stop() {
 const std::string& Runtime::account_id() const { return impl_->account_id; }
 std::string Runtime::mode() const { return impl_->mode; }
 std::string Runtime::store_path() const { return impl_->store_path; }
+std::string Runtime::stripe_base_url() const { return impl_->base_url; }
+std::string Runtime::reader_spec() const { return format_reader_spec(impl_->spec); }
+bool Runtime::simulated_customer() const { return impl_->device != nullptr || impl_->smart_simulated; }
 
 Status Runtime::queue_card(std::string card) {
-  if (!impl_->device) return fail(ErrorKind::FailedPrecondition, "not a simulated reader");
+  if (!simulated_customer()) return fail(ErrorKind::FailedPrecondition, "not a simulated reader");
   Impl* impl = impl_.get();
   asio::post(impl->io, [impl, card = std::move(card)] { impl->queued_cards.push_back(card); });
   return ok();
 }
 
 Status Runtime::present_card(std::string card) {
-  if (!impl_->device) return fail(ErrorKind::FailedPrecondition, "not a simulated reader");
+  if (!simulated_customer()) return fail(ErrorKind::FailedPrecondition, "not a simulated reader");
   Impl* impl = impl_.get();
-  asio::post(impl->io, [impl, card = std::move(card)] { impl->present_when_waiting(card, 250); });
+  asio::post(impl->io, [impl, card = std::move(card)] {
+    if (impl->smart_simulated) {
+      if (impl->collecting_attempt.empty() || impl->stop_requested) {
+        log::warn("app.sim_present_card_refused", {{"error", "no payment is waiting for a card"}});
+        return;
+      }
+      impl->spawn_helper(impl->present_on_smart_reader(impl->collecting_attempt, card));
+      return;
+    }
+    impl->present_when_waiting(card, 250);
+  });
   return ok();
 }
 
 Status Runtime::simulate_outage(bool down) {
-  if (!impl_->sim || !impl_->device) {
+  if (!impl_->sim || !simulated_customer()) {
     return fail(ErrorKind::FailedPrecondition, "the outage hook needs the embedded simulators");
   }
   std::vector<stripesim::FaultSpec> faults;

@@ -17,11 +17,13 @@ Error passthrough(Error e) { return e; }
 
 // Runs one client call on `io` and hands its converted result to `done` (posted, exactly once).
 template <class In, class Out, class Convert, class MapError = Error (*)(Error)>
-void spawn(asio::io_context& io, asio::awaitable<Result<In>> op, std::function<void(Result<Out>)> done,
-           Convert convert, MapError map_error = passthrough) {
+void spawn(asio::io_context& io, const std::shared_ptr<int>& in_flight, asio::awaitable<Result<In>> op,
+           std::function<void(Result<Out>)> done, Convert convert, MapError map_error = passthrough) {
+  ++*in_flight;
   asio::co_spawn(io, std::move(op),
-                 [done = std::move(done), convert = std::move(convert), map_error](std::exception_ptr ep,
-                                                                                   Result<In> r) mutable {
+                 [done = std::move(done), convert = std::move(convert), map_error, in_flight](std::exception_ptr ep,
+                                                                                              Result<In> r) mutable {
+                   --*in_flight;
                    if (ep) {
                      // The client never throws; if it did, the call's fate is not known.
                      done(fail(ErrorKind::OutcomeUnknown, "the Stripe call ended with an exception"));
@@ -54,7 +56,7 @@ StripeServerDrivenApi::StripeServerDrivenApi(asio::io_context& io, sync::StripeC
 
 void StripeServerDrivenApi::async_list_readers(Callback<std::vector<ServerReader>> done) {
   spawn<sync::ListPage<sync::Reader>, std::vector<ServerReader>>(
-      io_, client_.async_list_readers(sync::ListParams(100), sync::RequestOptions(account_)), std::move(done),
+      io_, in_flight_, client_.async_list_readers(sync::ListParams(100), sync::RequestOptions(account_)), std::move(done),
       [](sync::ListPage<sync::Reader> page) {
         std::vector<ServerReader> out;
         for (const auto& r : page.data) out.push_back(to_server_reader(r));
@@ -66,14 +68,14 @@ void StripeServerDrivenApi::async_register_reader(const std::string& registratio
                                                   const std::string& location, const std::string& idempotency_key,
                                                   Callback<ServerReader> done) {
   spawn<sync::Reader, ServerReader>(
-      io_,
+      io_, in_flight_,
       client_.async_create_reader(registration_code, label, location,
                                   sync::RequestOptions(account_, idempotency_key)),
       std::move(done), reader_out);
 }
 
 void StripeServerDrivenApi::async_retrieve_reader(const std::string& reader_id, Callback<ServerReader> done) {
-  spawn<sync::Reader, ServerReader>(io_, client_.async_retrieve_reader(reader_id, sync::RequestOptions(account_)),
+  spawn<sync::Reader, ServerReader>(io_, in_flight_, client_.async_retrieve_reader(reader_id, sync::RequestOptions(account_)),
                                     std::move(done), reader_out);
 }
 
@@ -82,7 +84,7 @@ void StripeServerDrivenApi::async_process_payment_intent(const std::string& read
                                                          const std::string& idempotency_key,
                                                          Callback<ServerReader> done) {
   spawn<sync::Reader, ServerReader>(
-      io_,
+      io_, in_flight_,
       client_.async_process_payment_intent(reader_id, payment_intent_id, sync::FormParams{},
                                            sync::RequestOptions(account_, idempotency_key)),
       std::move(done), reader_out, process_error);
@@ -91,7 +93,7 @@ void StripeServerDrivenApi::async_process_payment_intent(const std::string& read
 void StripeServerDrivenApi::async_set_reader_display(const std::string& reader_id, const terminal::Cart& cart,
                                                      const std::string& idempotency_key, Callback<ServerReader> done) {
   spawn<sync::Reader, ServerReader>(
-      io_,
+      io_, in_flight_,
       client_.async_set_reader_display(reader_id, cart_form(cart), sync::RequestOptions(account_, idempotency_key)),
       std::move(done), reader_out);
 }
@@ -99,14 +101,14 @@ void StripeServerDrivenApi::async_set_reader_display(const std::string& reader_i
 void StripeServerDrivenApi::async_cancel_action(const std::string& reader_id, const std::string& idempotency_key,
                                                 Callback<ServerReader> done) {
   spawn<sync::Reader, ServerReader>(
-      io_, client_.async_cancel_reader_action(reader_id, sync::RequestOptions(account_, idempotency_key)),
+      io_, in_flight_, client_.async_cancel_reader_action(reader_id, sync::RequestOptions(account_, idempotency_key)),
       std::move(done), reader_out);
 }
 
 void StripeServerDrivenApi::async_retrieve_payment_intent(const std::string& payment_intent_id,
                                                           Callback<ServerPaymentIntent> done) {
   spawn<sync::PaymentIntent, ServerPaymentIntent>(
-      io_,
+      io_, in_flight_,
       client_.async_retrieve_payment_intent(payment_intent_id, sync::RequestOptions(account_),
                                             std::vector<std::string>{"latest_charge"}),
       std::move(done), [](sync::PaymentIntent pi) { return to_server_payment_intent(pi); });
@@ -189,6 +191,45 @@ std::optional<ServerReader> reader_update_from_event(const sync::Event& event) {
   auto reader = sync::parse_reader(event.object_json);
   if (!reader) return std::nullopt;
   return to_server_reader(*reader);
+}
+
+}  // namespace till::app
+
+namespace till::app {
+
+Result<sync::Reader> choose_smart_reader(const std::vector<sync::Reader>& readers, const std::string& wanted,
+                                         const std::string& location) {
+  auto name = [](const sync::Reader& r) { return r.id + (r.label.empty() ? std::string() : " '" + r.label + "'"); };
+  if (!wanted.empty()) {
+    for (const auto& r : readers) {
+      if (r.id != wanted) continue;
+      if (r.status != "online") return fail(ErrorKind::Unavailable, "smart reader " + name(r) + " is offline");
+      return r;
+    }
+    return fail(ErrorKind::NotFound, "no smart reader " + wanted + " on this account");
+  }
+  const std::string where = location.empty() ? std::string("on this account") : "at location " + location;
+  std::vector<const sync::Reader*> here;
+  std::vector<const sync::Reader*> online;
+  for (const auto& r : readers) {
+    if (!location.empty() && r.location != location) continue;
+    here.push_back(&r);
+    if (r.status == "online") online.push_back(&r);
+  }
+  if (here.empty()) {
+    return fail(ErrorKind::NotFound, "no smart reader is registered " + where + ": register one, or name it as stripe:tmr_...");
+  }
+  if (online.empty()) {
+    return fail(ErrorKind::Unavailable, "no smart reader is online " + where + " (" + std::to_string(here.size()) +
+                                            " registered, all offline)");
+  }
+  if (online.size() > 1) {
+    std::string names;
+    for (const auto* r : online) names += (names.empty() ? "" : ", ") + name(*r);
+    return fail(ErrorKind::FailedPrecondition, std::to_string(online.size()) + " smart readers are online " + where +
+                                                   " (" + names + "): choose one as stripe:tmr_...");
+  }
+  return *online.front();
 }
 
 }  // namespace till::app

@@ -267,5 +267,7 @@ Status SmartReaderPayment::start(const std::string& attempt_id, Done done) {
 }
 Status SmartReaderPayment::cancel() { return impl_->cancel(); }
 bool SmartReaderPayment::running() const noexcept { return impl_->stage != Impl::Stage::Idle; }
+// Creating lasts from start() until the create call's answer was handled (on_created or finish).
+bool SmartReaderPayment::call_in_flight() const noexcept { return impl_->stage == Impl::Stage::Creating; }
 
 }  // namespace till::app

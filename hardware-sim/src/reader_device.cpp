@@ -171,8 +171,8 @@ void ReaderDevice::event(p::EventKind k, std::string message, std::uint8_t progr
   send(p::Event{k, progress, std::move(message)});
 }
 
-p::Status ReaderDevice::status_message() const {
-  p::Status s;
+p::StatusMessage ReaderDevice::status_message() const {
+  p::StatusMessage s;
   s.battery_percent = static_cast<std::uint8_t>(config_.battery_percent);
   s.charging = config_.charging;
   s.firmware_version = config_.firmware_version;

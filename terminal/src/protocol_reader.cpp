@@ -451,7 +451,7 @@ class Core : public std::enable_shared_from_this<Core> {
     hs_.seq = send(p::StatusRequest{});
   }
 
-  void handle(std::uint16_t, p::Status& m) {
+  void handle(std::uint16_t, p::StatusMessage& m) {
     const ReaderStatus before = status_;
     status_.battery_percent = m.battery_percent;
     status_.charging = m.charging;

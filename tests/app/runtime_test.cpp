@@ -1,8 +1,12 @@
 // End-to-end through the app's effect runner: the checkout reducer drives the real store, the
 // in-process simulated reader (till-reader-sim's device model), the Stripe client and the sync
 // engine against the embedded till-stripe-sim on 127.0.0.1. Nothing is faked below the reducer.
+// The reader is the in-process simulated one, or (RuntimeConfig::reader) the other drivers: a
+// simulated smart reader on the embedded till-stripe-sim (`stripe`), usb and tcp with no reader.
 
 #include "till/app/runtime.hpp"
+
+#include "runtime_harness.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -20,96 +24,16 @@
 #include "till/base/random.hpp"
 #include "till/pos/checkout.hpp"
 #include "till/store/store.hpp"
+#include "till/stripesim/config.hpp"
+#include "till/sync/stripe_client.hpp"
 
 using namespace till;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-namespace {
-
-// The UI thread's part, without ImGui: an inbox of Actions fed through pos::update, effects
-// handed to the runtime (as the kiosk does every frame).
-class Register {
- public:
-  explicit Register(const fs::path& dir)
-      : doc_(*app::load_catalog(app::demo_catalog_path())), random_(7) {
-    app::RuntimeConfig config;
-    config.data_dir = dir.string();
-    config.fee_rule = "30+100bp";
-    auto rt = app::Runtime::start(config, [this](pos::Action a) {
-      std::lock_guard lock(mutex_);
-      inbox_.push_back(std::move(a));
-      cv_.notify_all();
-    });
-    REQUIRE(rt);
-    runtime_ = std::move(*rt);
-    model_ = pos::initial_model(context());
-  }
-
-  // The runtime posts into inbox_ until it has stopped: stop it before the inbox goes.
-  ~Register() { runtime_.reset(); }
-
-  pos::Context context() {
-    return pos::Context{SystemClock::instance().now(), random_, "reg_test", runtime_->account_id(),
-                        pos::Currency::of("usd"), doc_.catalog, pos::RiskConfig::safe_defaults(),
-                        doc_.merchant, "2468", "automatic"};
-  }
-
-  void dispatch(const pos::Action& action) {
-    auto u = pos::update(std::move(model_), action, context());
-    model_ = std::move(u.model);
-    if (!u.effects.empty()) runtime_->run(std::move(u.effects));
-  }
-
-  // Applies actions from the runtime until `done(model)` or the deadline (a generous bound for
-  // a loaded CI machine; the happy path takes well under a second).
-  bool pump_until(const std::function<bool(const pos::Model&)>& done, std::chrono::seconds deadline = 30s) {
-    const auto end = std::chrono::steady_clock::now() + deadline;
-    while (!done(model_)) {
-      std::unique_lock lock(mutex_);
-      if (!cv_.wait_until(lock, end, [&] { return !inbox_.empty(); })) return false;
-      auto a = std::move(inbox_.front());
-      inbox_.pop_front();
-      lock.unlock();
-      dispatch(a);
-    }
-    return true;
-  }
-
-  // The id of the demo catalog's n-th product.
-  const std::string& product(std::size_t n) const { return doc_.catalog.products().at(n).id; }
-
-  // One product, paid by card (the simulated customer's demo card): waits for the receipt.
-  void sell_one(std::size_t n) {
-    dispatch(pos::AddProduct{product(n), 1});
-    dispatch(pos::Charge{});
-    REQUIRE(pump_until([](const pos::Model& m) { return m.screen == pos::Screen::Receipt; }));
-  }
-
-  const pos::Model& model() const { return model_; }
-  app::Runtime& runtime() { return *runtime_; }
-
- private:
-  app::CatalogDocument doc_;
-  SeededRandom random_;
-  std::unique_ptr<app::Runtime> runtime_;
-  pos::Model model_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<pos::Action> inbox_;
-};
-
-// The reader is connected and the database check passed: tenders are taken. (The runtime posts
-// StoreCheckStarted before it connects the reader, so a connected reader means the check began.)
-bool ready(const pos::Model& m) { return m.reader.connected && m.store_check == pos::StoreCheck::Passed; }
-
-fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("till_runtime_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
-
-}  // namespace
+using till::testing::Register;
+using till::testing::fresh_dir;
+using till::testing::ready;
 
 TEST_CASE("a card sale goes from the cart to an approved PaymentIntent and a paid sale on disk") {
   const auto dir = fresh_dir("approve");
@@ -309,6 +233,110 @@ TEST_CASE("a refund the store refuses is reported as refused, not as a storage e
   fs::remove_all(dir);
 }
 
+// ---- other readers -------------------------------------------------------------------------
+
+namespace {
+
+// Stripe's side of a runtime on the embedded simulator, seen through a client of the test's own
+// (not the runtime's): what the simulator holds for a sale.
+class StripeView {
+ public:
+  explicit StripeView(app::Runtime& runtime) : account_(runtime.account_id()) {
+    sync::StripeConfig sc;
+    sc.http.base_url = runtime.stripe_base_url();
+    sc.api_key = Secret(stripesim::SimConfig{}.api_keys.front());
+    sc.app.version = "0.0.0-test";
+    auto c = sync::StripeClient::create(io_, std::move(sc));
+    REQUIRE(c);
+    client_ = std::move(*c);
+  }
+  std::vector<sync::PaymentIntent> payment_intents(const std::string& sale_id) {
+    auto page = client_->wait(client_->async_search_payment_intents(sync::search_query_metadata("sale_id", sale_id),
+                                                                    sync::RequestOptions(account_)));
+    REQUIRE(page);
+    return page->data;
+  }
+  std::vector<sync::Reader> readers() {
+    auto page = client_->wait(client_->async_list_readers(sync::ListParams(100), sync::RequestOptions(account_)));
+    REQUIRE(page);
+    return page->data;
+  }
+  bool reader_waits_for_card() {
+    for (const auto& r : readers()) {
+      if (r.action && r.action->status == "in_progress") return true;
+    }
+    return false;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  std::string account_;
+  std::unique_ptr<sync::StripeClient> client_;
+};
+
+std::function<void(app::RuntimeConfig&)> smart_reader(std::string capture = "automatic", bool customer = true) {
+  return [capture, customer](app::RuntimeConfig& c) {
+    c.reader = "stripe";
+    c.capture_method = capture;
+    c.customer_presents_demo_card = customer;
+  };
+}
+
+// Sells the first product of the demo catalog by card.
+std::int64_t charge_one(Register& reg) {
+  const auto doc = app::load_catalog(app::demo_catalog_path());
+  REQUIRE(doc);
+  reg.dispatch(pos::AddProduct{doc->catalog.products()[0].id, 1});
+  const std::int64_t total = reg.model().totals.total;
+  reg.dispatch(pos::Charge{});
+  return total;
+}
+
+bool receipt_shown(const pos::Model& m) { return m.screen == pos::Screen::Receipt; }
+
+}  // namespace
+
+TEST_CASE("with reader stripe the embedded simulator gets a SIMULATED smart reader and a sale is approved with one PaymentIntent") {
+  const auto dir = fresh_dir("smart_approve");
+  {
+    Register reg(dir, smart_reader());
+    REQUIRE(reg.pump_until(ready));
+    CHECK(reg.runtime().reader_spec() == "stripe");
+    CHECK(reg.runtime().simulated_customer());
+    CHECK(reg.model().reader.detail == "stripe (SIMULATED)");
+    CHECK(reg.model().reader.label == "Counter (SIMULATED)");
+    StripeView stripe(reg.runtime());
+    REQUIRE(stripe.readers().size() == 1);
+    CHECK(stripe.readers()[0].device_type == "simulated_wisepos_e");
+
+    const std::int64_t total = charge_one(reg);
+    REQUIRE(reg.pump_until(receipt_shown));
+    const auto& m = reg.model();
+    REQUIRE(m.sale);
+    CHECK(m.sale->state == pos::SaleState::Paid);
+    REQUIRE(m.attempts.size() == 1);
+    CHECK(m.attempts[0].state == pos::AttemptState::Approved);
+    CHECK(m.attempts[0].card.last4 == "4242");
+    CHECK(m.last_receipt.find("APPROVED") != std::string::npos);
+
+    // Exactly one PaymentIntent for the sale, the one the attempt names, captured automatically.
+    const auto pis = stripe.payment_intents(m.sale->id);
+    REQUIRE(pis.size() == 1);
+    CHECK(pis[0].id == m.attempts[0].payment_intent_id);
+    CHECK(pis[0].status == sync::PaymentIntentStatus::Succeeded);
+    CHECK(pis[0].amount == total);
+    CHECK(pis[0].amount_received == total);
+    // One outbox row: the chain's keyed safety net for the attempt. The reducer queued no second
+    // create for the approved attempt (a card is never charged twice).
+    const auto ops = reg.runtime().sync_summary({m.sale->id});
+    INFO(Catch::Detail::stringify(ops));
+    REQUIRE(ops.size() == 1);
+    CHECK(ops[0].rfind("create_payment_intent", 0) == 0);
+    CHECK(ops[0].find(pis[0].id) != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a damaged database is found by the check after start-up: no sale is taken and nothing is sent") {
   const auto dir = fresh_dir("damaged");
   std::string sale_id;
@@ -353,5 +381,156 @@ TEST_CASE("a damaged database is found by the check after start-up: no sale is t
     CHECK(reg.model().notice.text == "The register's database is damaged: no sale can be taken, call support");
     CHECK_FALSE(reg.model().sale);
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a smart-reader sale with manual capture is authorised at the reader and captured once by the engine") {
+  const auto dir = fresh_dir("smart_manual");
+  {
+    Register reg(dir, smart_reader("manual"));
+    REQUIRE(reg.pump_until(ready));
+    const std::int64_t total = charge_one(reg);
+    REQUIRE(reg.pump_until(receipt_shown));
+    const std::string sale_id = reg.model().sale->id;
+    StripeView stripe(reg.runtime());
+    const auto end = std::chrono::steady_clock::now() + 30s;
+    std::vector<sync::PaymentIntent> pis;
+    do {
+      reg.pump_until([](const pos::Model&) { return false; }, 1s);
+      pis = stripe.payment_intents(sale_id);
+    } while (!(pis.size() == 1 && pis[0].status == sync::PaymentIntentStatus::Succeeded) &&
+             std::chrono::steady_clock::now() < end);
+    REQUIRE(pis.size() == 1);
+    CHECK(pis[0].capture_method == "manual");
+    CHECK(pis[0].status == sync::PaymentIntentStatus::Succeeded);
+    CHECK(pis[0].amount_received == total);
+    const auto ops = reg.runtime().sync_summary({sale_id});
+    INFO(Catch::Detail::stringify(ops));
+    CHECK(std::count_if(ops.begin(), ops.end(), [](const std::string& l) { return l.rfind("capture ", 0) == 0; }) == 1);
+    CHECK(std::count_if(ops.begin(), ops.end(), [](const std::string& l) { return l.rfind("create_payment_intent", 0) == 0; }) == 1);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a declined card on the smart reader is PaymentDeclined with Stripe's decline code and charges nothing") {
+  const auto dir = fresh_dir("smart_decline");
+  {
+    Register reg(dir, smart_reader());
+    REQUIRE(reg.pump_until(ready));
+    REQUIRE(reg.runtime().queue_card("4000000000009995"));  // insufficient_funds
+    charge_one(reg);
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase == pos::PaymentPhase::Declined; }));
+    REQUIRE(reg.model().attempts.size() == 1);
+    CHECK(reg.model().attempts[0].state == pos::AttemptState::Declined);
+    CHECK(reg.model().attempts[0].decline_code == "insufficient_funds");
+    CHECK(reg.model().notice.text.find("nsufficient") != std::string::npos);
+    StripeView stripe(reg.runtime());
+    const std::string sale_id = reg.model().sale->id;
+    auto pis = stripe.payment_intents(sale_id);
+    REQUIRE(pis.size() == 1);
+    CHECK(pis[0].amount_received == 0);
+    CHECK(pis[0].status != sync::PaymentIntentStatus::Succeeded);
+
+    reg.dispatch(pos::RetryWithAnotherCard{});  // the next simulated customer taps the demo Visa
+    REQUIRE(reg.pump_until(receipt_shown));
+    REQUIRE(reg.model().attempts.size() == 2);
+    CHECK(reg.model().attempts[1].state == pos::AttemptState::Approved);
+    pis = stripe.payment_intents(sale_id);
+    CHECK(pis.size() == 2);  // one per attempt, each keyed by its own attempt
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cancel while the smart reader waits for a card ends the payment canceled and charges nothing") {
+  const auto dir = fresh_dir("smart_cancel");
+  {
+    Register reg(dir, smart_reader("automatic", false));
+    REQUIRE(reg.pump_until(ready));
+    charge_one(reg);
+    StripeView stripe(reg.runtime());
+    const auto end = std::chrono::steady_clock::now() + 20s;
+    while (!stripe.reader_waits_for_card() && std::chrono::steady_clock::now() < end) {
+      reg.pump_until([](const pos::Model&) { return false; }, 1s);
+    }
+    REQUIRE(stripe.reader_waits_for_card());
+    REQUIRE(reg.model().phase == pos::PaymentPhase::Collecting);
+    reg.dispatch(pos::CancelPayment{});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase != pos::PaymentPhase::Canceling &&
+                                                            m.phase != pos::PaymentPhase::Collecting; }));
+    REQUIRE(reg.model().attempts.size() == 1);
+    CHECK(reg.model().attempts[0].state == pos::AttemptState::Canceled);
+    CHECK(reg.model().notice.text == "Payment canceled: nothing was charged");
+    const auto pis = stripe.payment_intents(reg.model().sale->id);
+    REQUIRE(pis.size() == 1);
+    CHECK(pis[0].amount_received == 0);
+    CHECK_FALSE(stripe.reader_waits_for_card());
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("while the register is offline a smart reader refuses the card at once and says why") {
+  const auto dir = fresh_dir("smart_offline");
+  {
+    Register reg(dir, smart_reader());
+    REQUIRE(reg.pump_until(ready));
+    REQUIRE(reg.runtime().simulate_outage(true));
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.offline.online; }));
+    charge_one(reg);
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase == pos::PaymentPhase::Failed; }));
+    CHECK(reg.model().notice.text.find("needs Stripe and the register is offline") != std::string::npos);
+    CHECK(reg.model().attempts.at(0).state == pos::AttemptState::Canceled);
+    CHECK(reg.model().offline.stored.count == 0);  // nothing stored: a smart reader cannot
+    REQUIRE(reg.runtime().simulate_outage(false));
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.offline.online; }));
+    StripeView stripe(reg.runtime());
+    CHECK(stripe.payment_intents(reg.model().sale->id).empty());  // nothing reached Stripe
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the SIMULATED customer hooks refuse a reader that is not simulated") {
+  const auto dir = fresh_dir("hooks_tcp");
+  {
+    // A TCP reader where nobody listens (port 1 on loopback): no reader, and no simulated customer.
+    Register reg(dir, [](app::RuntimeConfig& c) { c.reader = "127.0.0.1:1"; });
+    CHECK(reg.runtime().reader_spec() == "tcp:127.0.0.1:1");
+    CHECK_FALSE(reg.runtime().simulated_customer());
+    for (const Status& s : {reg.runtime().queue_card("visa"), reg.runtime().present_card("visa"),
+                            reg.runtime().simulate_outage(true), reg.runtime().simulate_reader_unplugged(true)}) {
+      REQUIRE_FALSE(s);
+      CHECK(s.error().kind == ErrorKind::FailedPrecondition);
+    }
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.label == "No reader"; }));
+    CHECK_FALSE(reg.model().reader.connected);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("usb with no such device builds the usb driver and reports No reader cleanly") {
+  const auto dir = fresh_dir("usb_none");
+  {
+    // An id no device has: on a machine with USB this still finds nothing.
+    Register reg(dir, [](app::RuntimeConfig& c) { c.reader = "usb:dead:beef"; });
+    CHECK(reg.runtime().reader_spec() == "usb:dead:beef");
+    CHECK_FALSE(reg.runtime().simulated_customer());
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return m.reader.label == "No reader"; }));
+    CHECK_FALSE(reg.model().reader.connected);
+    CHECK_FALSE(reg.model().reader.detail.empty());
+    reg.dispatch(pos::AddProduct{app::load_catalog(app::demo_catalog_path())->catalog.products()[0].id, 1});
+    reg.dispatch(pos::Charge{});
+    CHECK(reg.model().notice.text == "No card reader connected");
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a bad reader setting stops the runtime from starting with InvalidArgument") {
+  const auto dir = fresh_dir("bad_reader");
+  app::RuntimeConfig config;
+  config.data_dir = dir.string();
+  config.reader = "bluetooth";
+  auto rt = app::Runtime::start(config, [](pos::Action) {});
+  REQUIRE_FALSE(rt);
+  CHECK(rt.error().kind == ErrorKind::InvalidArgument);
+  CHECK(rt.error().message.find("bluetooth") != std::string::npos);
   fs::remove_all(dir);
 }

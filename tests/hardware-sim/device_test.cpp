@@ -102,7 +102,7 @@ TEST_CASE("the reader skips malformed host frames and still answers the next goo
   corrupted[corrupted.size() - 1] ^= 1;
   d.receive_bytes(corrupted);
   d.receive_bytes(*good);
-  CHECK(io.all<p::Status>().size() == 1);
+  CHECK(io.all<p::StatusMessage>().size() == 1);
   CHECK(d.malformed_frames_received() >= 2);
 }
 
@@ -110,7 +110,7 @@ TEST_CASE("a host that sends a reader-bound message gets invalid_request") {
   hwsim::ReaderDevice d;
   RecordingDeviceIo io;
   REQUIRE(d.attach(&io));
-  send(d, 9, p::Status{});
+  send(d, 9, p::StatusMessage{});
   auto acks = io.all<p::Ack>();
   REQUIRE(acks.size() == 1);
   CHECK(acks[0].error == p::ErrorCode::InvalidRequest);

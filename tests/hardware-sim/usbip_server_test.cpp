@@ -304,7 +304,7 @@ TEST_CASE("usbip carries a reader-protocol Hello and Status over the bulk endpoi
   REQUIRE(run_until(rig.io, [&] { return c->find<u::RetSubmit>(in2) != nullptr; }));
   frames = decode_frames(c->find<u::RetSubmit>(in2)->data);
   REQUIRE(frames.size() == 1);
-  const auto* status = std::get_if<p::Status>(&frames[0].message);
+  const auto* status = std::get_if<p::StatusMessage>(&frames[0].message);
   REQUIRE(status);
   CHECK(status->battery_percent == 100);
   CHECK(rig.server.stats().protocol_errors == 0);

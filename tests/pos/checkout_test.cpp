@@ -734,6 +734,36 @@ TEST_CASE("a smart reader's approval without a separate card read completes the 
   CHECK(t.m.sale->state == SaleState::Paid);
 }
 
+TEST_CASE("a smart reader's outcome queues no operation: its PaymentIntent exists already, so no second charge") {
+  // The runtime's smart-reader chain created (and keyed) the PaymentIntent before the reader
+  // charged: an EnqueueOperation create here would be a second PaymentIntent for the attempt.
+  for (const bool online : {true, false}) {
+    INFO("online " << online);
+    Till t;
+    t.ring_up();
+    const auto started = t.dispatch(Charge{});
+    CHECK(count_of<EnqueueOperation>(started) == 0);
+    const std::string id = t.attempt(0).id;
+    if (!online) t.dispatch(ConnectivityChanged{false});  // the register went offline meanwhile
+    const auto fx = t.dispatch(PaymentApproved{id, "pi_wpe", visa()});
+    CHECK(count_of<EnqueueOperation>(fx) == 0);
+    CHECK(count_of<UpdateAttempt>(fx) == 1);
+    CHECK(t.attempt(0).state == AttemptState::Approved);
+    CHECK(t.attempt(0).payment_intent_id == "pi_wpe");
+    CHECK_FALSE(t.attempt(0).offline);
+    CHECK(t.m.sale->state == SaleState::Paid);
+    // A repeated report (the engine's look at the chain's safety-net row) changes nothing.
+    CHECK(t.dispatch(PaymentApproved{id, "pi_wpe", visa()}).empty());
+    CHECK(t.dispatch(InDoubtResolved{id, true, "pi_wpe", {}, {}, visa()}).empty());
+  }
+  Till d;
+  d.ring_up();
+  d.dispatch(Charge{});
+  const auto declined = d.dispatch(PaymentDeclined{d.attempt(0).id, "card_declined", "", "pi_wpe"});
+  CHECK(count_of<EnqueueOperation>(declined) == 0);
+  CHECK(d.attempt(0).state == AttemptState::Declined);
+}
+
 TEST_CASE("an approval for an attempt already given up is recorded and flagged for staff") {
   Till t;
   t.ring_up();

@@ -67,7 +67,7 @@ TEST_CASE("encode/decode round-trips 5000 random messages from a seed") {
 }
 
 TEST_CASE("every malformed frame is rejected with its own error") {
-  const Bytes good = frame_of(p::Status{});
+  const Bytes good = frame_of(p::StatusMessage{});
 
   SECTION("bad magic") {
     Bytes b = good;

@@ -31,7 +31,7 @@ inline p::Message random_message(Random& r) {
                            random_text(r)};
     case 2: return p::StatusRequest{};
     case 3: {
-      p::Status s;
+      p::StatusMessage s;
       s.battery_percent = static_cast<std::uint8_t>(r.uniform(101));
       s.charging = coin(r);
       s.firmware_version = random_text(r);

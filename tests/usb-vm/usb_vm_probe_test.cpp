@@ -195,7 +195,7 @@ TEST_CASE("usb tier 2 probe: the kernel enumerates the simulated reader over vhc
   REQUIRE(libusb_bulk_transfer(h, ep_out, sr.data(), static_cast<int>(sr.size()), &sent, 2000) == 0);
   auto status = read_frame(h, ep_in, &err);
   REQUIRE(status);
-  CHECK(std::holds_alternative<p::Status>(status->message));
+  CHECK(std::holds_alternative<p::StatusMessage>(status->message));
   CHECK(status->seq == 2);
   const auto stats = loop.call([&] { return server.stats(); });
   CHECK(stats.unlinked_pending >= 1);

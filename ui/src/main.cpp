@@ -25,6 +25,7 @@
 #include <CLI/CLI.hpp>
 
 #include "till/app/catalog.hpp"
+#include "till/app/reader_spec.hpp"
 #include "till/app/runtime.hpp"
 #include "till/base/clock.hpp"
 #include "till/base/log.hpp"
@@ -61,9 +62,19 @@ bool pump_until(Kiosk& kiosk, const std::function<bool(const pos::Model&)>& done
 // sync engine, embedded till-stripe-sim), printing the receipts and what reached "Stripe".
 int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime) {
   using namespace std::chrono_literals;
+  if (!runtime.simulated_customer()) {
+    std::cerr << "till-kiosk: --headless-demo plays the customer, so it needs a simulated reader (--reader sim, or "
+                 "--reader stripe on the embedded till-stripe-sim); the reader is "
+              << runtime.reader_spec() << "\n";
+    return 2;
+  }
+  const bool smart = runtime.reader_spec().rfind("stripe", 0) == 0;
   std::cout << "till-kiosk " << TILL_VERSION << " --headless-demo: no window. Two sales through the checkout reducer,\n"
             << "the store (" << runtime.store_path() << "), the reader driver and the sync engine.\n"
-            << "Stripe: " << runtime.mode() << ". Reader: in-process till-reader-sim device (SIMULATED).\n\n";
+            << "Stripe: " << runtime.mode() << ". Reader: "
+            << (smart ? "a simulated WisePOS E smart reader on till-stripe-sim, driven server-side (SIMULATED)"
+                      : "in-process till-reader-sim device (SIMULATED)")
+            << ".\n\n";
   auto step = [&](const char* what, bool ok) {
     if (!ok) std::cerr << "headless demo FAILED waiting for: " << what << " (notice: " << kiosk.model().notice.text << ")\n";
     return ok;
@@ -131,7 +142,7 @@ struct Options {
   DisplayConfig display;
   std::string data_dir;
   std::string catalog_path;
-  std::string reader_addr;
+  std::string reader = "sim";
   std::string fee_rule = "0";
   std::vector<std::string> printers;
   bool headless = false;
@@ -223,15 +234,7 @@ int run_kiosk(Options o) {
   if (const char* key = std::getenv("STRIPE_API_KEY"); key && *key) rc.api_key = Secret(key);
   if (const char* acct = std::getenv("TILL_ACCOUNT"); acct && *acct) rc.account_id = acct;
   if (const char* loc = std::getenv("TILL_LOCATION"); loc && *loc) rc.location_id = loc;
-  if (!o.reader_addr.empty()) {
-    const auto colon = o.reader_addr.rfind(':');
-    if (colon == std::string::npos) {
-      std::cerr << "till-kiosk: --reader wants HOST:PORT\n";
-      return 2;
-    }
-    rc.reader_host = o.reader_addr.substr(0, colon);
-    rc.reader_port = static_cast<std::uint16_t>(std::stoi(o.reader_addr.substr(colon + 1)));
-  }
+  rc.reader = o.reader;
   // The manager PIN comes from the environment; the demo default is printed so nobody relies on it.
   const char* pin = std::getenv("TILL_MANAGER_PIN");
   KioskConfig kc = kiosk_config(*doc, rc, pin && *pin ? pin : "1234");
@@ -252,7 +255,9 @@ int run_kiosk(Options o) {
   } else {
     std::cerr << "till-kiosk: " << (*runtime)->mode() << "; data in " << o.data_dir
               << (pin ? "" : "; manager PIN 1234 (demo default: set TILL_MANAGER_PIN)") << "\n";
-    rc_exit = run_window(kiosk, **runtime, o, rc.api_key.empty() && rc.reader_host.empty());
+    // The SIMULATED CUSTOMER panel drives the in-process simulated reader (and its network).
+    const bool in_process_sim = rc.api_key.empty() && (*runtime)->reader_spec() == "sim";
+    rc_exit = run_window(kiosk, **runtime, o, in_process_sim);
   }
   (*runtime)->stop();  // before the kiosk it posts into goes away
   log::shutdown();
@@ -272,12 +277,17 @@ int main(int argc, char** argv) {
   bool headless_demo = false;
   bool demo_sale = false;
   std::string catalog_path;
-  std::string reader_addr;
+  std::string reader = "sim";
   std::string fee_rule = "0";
   std::vector<std::string> printers;
   app.add_option("--data-dir", data_dir, "Data folder: till.db, till.log, receipts/ (default ~/.local/share/till)");
   app.add_option("--catalog", catalog_path, "Catalog JSON file (default: the shipped demo catalog)");
-  app.add_option("--reader", reader_addr, "Reader over TCP, HOST:PORT (till-reader-sim); default: in-process simulated reader");
+  app.add_option("--reader", reader,
+                 std::string("Card reader: ") + app::kReaderSpecForms +
+                     ". sim = in-process simulated reader (default); HOST:PORT = till-reader-sim over TCP (numeric "
+                     "address); usb = libusb reader, VID:PID in hex (default 1209:0001); stripe = the one online "
+                     "Stripe smart reader of the account (stripe:tmr_... names one; a SIMULATED one on the embedded "
+                     "till-stripe-sim)");
   app.add_option("--fee", fee_rule, "Application fee rule, e.g. 30+290bp (fixed minor units + basis points)");
   app.add_option("--printer", printers,
                  "Receipt printer, repeatable: file | file:DIR | device:/dev/usb/lp0, then ,text|escpos ,width=N "
@@ -296,7 +306,11 @@ int main(int argc, char** argv) {
   o.display = display;
   o.data_dir = data_dir;
   o.catalog_path = catalog_path;
-  o.reader_addr = reader_addr;
+  if (auto spec = app::parse_reader_spec(reader); !spec) {
+    std::cerr << "till-kiosk: --reader: " << spec.error().message << "\n";
+    return 2;
+  }
+  o.reader = reader;
   o.fee_rule = fee_rule;
   o.printers = printers;
   o.headless = headless_demo;

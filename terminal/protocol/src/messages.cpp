@@ -137,7 +137,7 @@ DecodeResult<void> check(const HelloReply& m) {
   return check_text(m.firmware_version, "hello_reply.firmware_version");
 }
 DecodeResult<void> check(const StatusRequest&) { return {}; }
-DecodeResult<void> check(const Status& m) {
+DecodeResult<void> check(const StatusMessage& m) {
   TILL_REQUIRE(m.battery_percent <= 100, "status.battery_percent: above 100");
   TILL_REQUIRE(m.offline_stored <= m.offline_capacity, "status.offline_stored: above capacity");
   return check_text(m.firmware_version, "status.firmware_version");
@@ -247,7 +247,7 @@ void put(Writer& w, const HelloReply& m) {
   w.text(m.firmware_version);
 }
 void put(Writer&, const StatusRequest&) {}
-void put(Writer& w, const Status& m) {
+void put(Writer& w, const StatusMessage& m) {
   w.u8(m.battery_percent);
   w.boolean(m.charging);
   w.text(m.firmware_version);
@@ -332,7 +332,7 @@ Message get_hello_reply(Reader& r) {
   return m;
 }
 Message get_status(Reader& r) {
-  Status m;
+  StatusMessage m;
   m.battery_percent = r.u8("status.battery_percent");
   m.charging = r.boolean("status.charging");
   m.firmware_version = r.text("status.firmware_version");

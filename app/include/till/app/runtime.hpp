@@ -7,7 +7,11 @@
 // Embedded default (no STRIPE_API_KEY): SIMULATED. An in-process till-stripe-sim on 127.0.0.1
 // (ephemeral port) stands in for api.stripe.com, and an in-process till-reader-sim device model
 // stands in for the card reader; whatever card the (simulated) customer presents is decided by
-// `demo_card` unless a test queues its own. Nothing else differs from a live setup: the same store,
+// `demo_card` unless a test queues its own. The reader may be any driver instead (RuntimeConfig::
+// reader): tcp, usb, or a Stripe smart reader (server-driven, through app::SmartReaderPayment: the
+// runtime creates the PaymentIntent, processes it on the reader and reports to_action(outcome);
+// smart readers are online only, so a collect while the register is offline is refused with the
+// reason). Nothing else differs from a live setup: the same store,
 // client, engine and driver code run. The SIMULATED hooks below (outage, lost answers, reader
 // cable, the customer's card) exist only with these simulators.
 //
@@ -53,11 +57,15 @@ struct RuntimeConfig {
   // printer would have printed). "device:/dev/usb/lp0" prints on a USB printer.
   std::vector<std::string> printers{"file,text", "file,escpos"};
   std::string capture_method = "automatic";
-  // Reader. Empty reader_host: the in-process simulated reader.
-  std::string reader_host;
-  std::uint16_t reader_port = 0;
+  // Which reader (app/reader_spec.hpp): "sim" or empty (the in-process SIMULATED reader),
+  // "HOST:PORT" / "tcp:HOST:PORT" (till-reader-sim over TCP), "usb[:VID:PID[:SERIAL]]" (libusb),
+  // "stripe[:tmr_...]" (a smart reader of the connected account, server-driven; online only).
+  // With the embedded till-stripe-sim, "stripe" registers a SIMULATED WisePOS E on the simulator
+  // when the account has no reader, and the simulated customer presents cards on it through the
+  // simulator's test helper.
+  std::string reader = "sim";
   std::string demo_card = "4242424242424242";  // what the simulated customer presents
-  // SIMULATED reader only. true: for every collect with no queued card the simulated customer
+  // SIMULATED readers only. true: for every collect with no queued card the simulated customer
   // presents demo_card by itself (a person trying the kiosk). false: nobody presents a card until
   // present_card() (scripts and tests that want to see the "present card" screen).
   bool customer_presents_demo_card = true;
@@ -93,6 +101,13 @@ class Runtime {
   // "simulated (till-stripe-sim on 127.0.0.1:PORT)" or "live (api.stripe.com)".
   std::string mode() const;
   std::string store_path() const;
+  // The Stripe API base URL the runtime talks to (the embedded simulator's loopback URL by default).
+  std::string stripe_base_url() const;
+  // The reader setting as parsed (canonical text, app/reader_spec.hpp format_reader_spec).
+  std::string reader_spec() const;
+  // True when the card is presented by a simulated customer (the hooks below work): the
+  // in-process simulated reader, or a simulated smart reader on the embedded till-stripe-sim.
+  bool simulated_customer() const;
 
   // ---- SIMULATED world (the embedded default only) ---------------------------------------------
   // Test and demo hooks: the kiosk's --script / --screenshots / --demo-sale and the tests use them
@@ -100,15 +115,19 @@ class Runtime {
   // when the runtime does not run that simulator (a real reader, a live Stripe key); otherwise it
   // queues its work on the core thread and returns at once. Any thread but the core thread.
 
+  // The customer's card (queue_card, present_card) works with both simulated readers (see
+  // simulated_customer()); on a simulated smart reader it goes through till-stripe-sim's
+  // present_payment_method test helper. The other hooks need the in-process simulated reader.
+
   // Queue what the next customer presents (a test card name or number, hwsim/test_cards.hpp);
   // it is presented by itself shortly after the collect starts.
   Status queue_card(std::string card);
   // The customer presents this card on the reader now (the collect must be waiting for a card;
   // if not, the device refuses and the refusal is logged).
   Status present_card(std::string card);
-  // SIMULATED outage of the shop's internet. true: the embedded till-stripe-sim answers every
-  // request 503 (nothing applied), the simulated reader's own network is down (it stores payments
-  // and forwards later), and the runtime's connectivity check runs at once and fails, so the
+  // SIMULATED outage of the shop's internet (either simulated reader). true: the embedded
+  // till-stripe-sim answers every request 503 (nothing applied), the in-process simulated reader's
+  // own network is down (it stores payments and forwards later; a smart reader cannot), and the runtime's connectivity check runs at once and fails, so the
   // register goes offline and nothing is forwarded. false: the faults are cleared and the next
   // check brings the register back online; stored payments are forwarded then.
   Status simulate_outage(bool down);

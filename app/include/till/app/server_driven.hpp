@@ -19,6 +19,7 @@
 // (a callback may run after the adapter is gone, never touching it; the client must outlive
 // every call in flight).
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,11 +54,15 @@ class StripeServerDrivenApi final : public terminal::ServerDrivenApi {
                                      Callback<terminal::ServerPaymentIntent> done) override;
 
   const std::string& account_id() const noexcept { return account_; }
+  // Calls started here whose callback has not run yet. The client must outlive them: whoever
+  // tears down waits for 0 (after destroying the reader, so no new call starts).
+  int calls_in_flight() const noexcept { return *in_flight_; }
 
  private:
   boost::asio::io_context& io_;
   sync::StripeClient& client_;
   std::string account_;
+  std::shared_ptr<int> in_flight_ = std::make_shared<int>(0);
 };
 
 // ---- conversions (pure; any thread) ----
@@ -72,6 +77,14 @@ terminal::ServerPaymentIntent to_server_payment_intent(const sync::PaymentIntent
 // one item "<quantity> x <description>" with the line total, so the display never shows a
 // rounded price.
 sync::FormValue cart_form(const terminal::Cart& cart);
+// Which smart reader a register drives (RuntimeConfig::reader "stripe" / "stripe:tmr_..."), from
+// the account's readers. `wanted` (tmr_...) names one: NotFound when the account has no such
+// reader, Unavailable when it is offline. Empty `wanted`: the one online reader (at `location`
+// when that is set); NotFound when none is registered there, Unavailable when all are offline,
+// FailedPrecondition naming them when several are online (the register must be told which).
+Result<sync::Reader> choose_smart_reader(const std::vector<sync::Reader>& readers, const std::string& wanted,
+                                         const std::string& location);
+
 // The reader update carried by a VERIFIED terminal.reader.action_succeeded/_failed event (feed it
 // to StripeReader::on_reader_update); nullopt for any other event or an unreadable reader.
 std::optional<terminal::ServerReader> reader_update_from_event(const sync::Event& event);

@@ -98,6 +98,9 @@ class SmartReaderPayment {
   // FailedPrecondition when nothing runs.
   Status cancel();
   bool running() const noexcept;
+  // The chain's own Stripe call (the create) is in flight. The client must outlive it: a runtime
+  // that tears down waits for false before destroying this object and the client.
+  bool call_in_flight() const noexcept;
 
   struct Impl;
 

@@ -166,7 +166,7 @@ class ReaderDevice final : public terminal::protocol::DeviceEndpoint {
   void after(milliseconds d, std::function<void()> fn);
   std::string new_token();
   std::string new_auth_code();
-  terminal::protocol::Status status_message() const;
+  terminal::protocol::StatusMessage status_message() const;
 
   DeviceConfig config_;
   SeededRandom random_;

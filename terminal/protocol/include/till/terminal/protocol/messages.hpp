@@ -58,7 +58,7 @@ struct StatusRequest {
   bool operator==(const StatusRequest&) const = default;
 };
 
-struct Status {
+struct StatusMessage {
   std::uint8_t battery_percent = 100;  // 0..100
   bool charging = false;
   std::string firmware_version;
@@ -68,7 +68,7 @@ struct Status {
   std::uint16_t offline_stored = 0;
   std::uint16_t offline_capacity = 0;
   bool busy = false;
-  bool operator==(const Status&) const = default;
+  bool operator==(const StatusMessage&) const = default;
 };
 
 struct CartLine {
@@ -181,7 +181,7 @@ struct Ack {
   bool operator==(const Ack&) const = default;
 };
 
-using Message = std::variant<Hello, HelloReply, StatusRequest, Status, Display, Collect, Cancel,
+using Message = std::variant<Hello, HelloReply, StatusRequest, StatusMessage, Display, Collect, Cancel,
                              CollectResult, Event, FirmwareRequest, Firmware, Ack>;
 
 MessageType type_of(const Message& m) noexcept;
