@@ -334,6 +334,13 @@ class Reducer {
   void operator()(const ConnectivityChanged& a) {
     m_.offline.online = a.online;
     refresh_offline();
+    // A card read online whose submission could not reach Stripe waits, still authorizing: the
+    // engine sends it (same key) as soon as the connection returns. Say so, so nobody retries it.
+    if (!a.online && m_.phase == PaymentPhase::Authorizing) {
+      notice(NoticeLevel::Warning,
+             "Stripe cannot be reached: this card payment is sent as soon as the connection returns. Do not "
+             "retry it or take another payment for it");
+    }
   }
 
   void operator()(const OfflineStatusUpdated& a) {

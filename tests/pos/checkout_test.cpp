@@ -734,6 +734,25 @@ TEST_CASE("a smart reader's approval without a separate card read completes the 
   CHECK(t.m.sale->state == SaleState::Paid);
 }
 
+TEST_CASE("losing the connection while a card is authorizing says it waits for Stripe, and the approval ends it") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  t.dispatch(CardCollected{id, "pm_1", visa(), false});
+  REQUIRE(t.m.phase == PaymentPhase::Authorizing);
+  CHECK(t.dispatch(ConnectivityChanged{false}).empty());
+  CHECK(t.m.phase == PaymentPhase::Authorizing);  // never a decline, never a new attempt
+  CHECK(t.m.notice.level == NoticeLevel::Warning);
+  CHECK_THAT(t.m.notice.text, Catch::StartsWith("Stripe cannot be reached: this card payment is sent"));
+  CHECK(t.dispatch(Charge{}).empty());  // no second card for it meanwhile
+  CHECK(t.m.attempts.size() == 1);
+  t.dispatch(ConnectivityChanged{true});
+  t.dispatch(PaymentApproved{id, "pi_1", visa()});
+  CHECK(t.m.screen == Screen::Receipt);
+  CHECK(t.m.notice.text.rfind("Approved", 0) == 0);
+}
+
 TEST_CASE("a smart reader's outcome queues no operation: its PaymentIntent exists already, so no second charge") {
   // The runtime's smart-reader chain created (and keyed) the PaymentIntent before the reader
   // charged: an EnqueueOperation create here would be a second PaymentIntent for the attempt.
