@@ -23,6 +23,7 @@
 #include "till/app/runtime.hpp"
 #include "till/app/simulation.hpp"
 #include "till/base/random.hpp"
+#include "till/store/identity.hpp"
 #include "till/store/store.hpp"
 #include "till/sync/operations.hpp"
 #include "till/sync/stripe_client.hpp"
@@ -42,6 +43,7 @@ struct Core {
   bool stripe_simulated = false;     // the endpoint came from the Simulation
   std::string store_path;
   std::optional<store::Store> store;
+  store::RegisterIdentity identity;  // claimed at open (store/identity.hpp)
   std::unique_ptr<sync::StripeClient> client;
   sync::PaymentIntentOptions pi_options;
   bool stop_requested = false;

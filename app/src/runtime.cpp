@@ -99,6 +99,10 @@ struct Runtime::Impl final : CoreAccess {
     auto s = store::Store::open(core.store_path, *core.clock, so);
     if (!s) return fail(s.error());
     core.store.emplace(std::move(*s));
+    auto identity = store::claim_register_identity(
+        *core.store, {core.config.register_id, core.config.register_name}, *core.random);
+    if (!identity) return fail(identity.error());
+    core.identity = std::move(*identity);
 
     sync::StripeConfig sc;
     sc.http.base_url = core.stripe.base_url;
@@ -244,7 +248,8 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeConfig config, Post post)
     runtime->stop();
     return fail(opened.error());
   }
-  log::info("app.started", {{"mode", runtime->mode()}, {"db", runtime->store_path()}, {"account", runtime->account_id()},
+  log::info("app.started", {{"register", runtime->register_id()}, {"register_name", runtime->register_name()},
+                            {"mode", runtime->mode()}, {"db", runtime->store_path()}, {"account", runtime->account_id()},
                             {"reader", runtime->reader_spec()}});
   return runtime;
 }
@@ -295,6 +300,8 @@ void Runtime::stop() {
   log::info("app.stopped", {});
 }
 
+const std::string& Runtime::register_id() const { return impl_->core.identity.id; }
+const std::string& Runtime::register_name() const { return impl_->core.identity.name; }
 const std::string& Runtime::account_id() const { return impl_->core.account_id(); }
 std::string Runtime::mode() const { return impl_->core.stripe.mode; }
 std::string Runtime::store_path() const { return impl_->core.store_path; }

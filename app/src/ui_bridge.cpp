@@ -37,7 +37,16 @@ bool UiBridge::refused_refund(const pos::Effect& effect, const Error& error) {
 
 // ---- durable effects -----------------------------------------------------------------------
 
-Status UiBridge::perform(const pos::PersistSale& e) { return core_.store->persist_sale(e.sale); }
+// The register's id on the sale is what Stripe's metadata[register_id] will carry and reconcile
+// scopes to: a sale for another register (a kiosk that did not take the runtime's identity) is
+// refused before anything is written.
+Status UiBridge::perform(const pos::PersistSale& e) {
+  if (e.sale.register_id != core_.identity.id) {
+    return fail(ErrorKind::Internal, "sale " + e.sale.id + " is for register '" + e.sale.register_id +
+                                         "', and this is register " + core_.identity.id);
+  }
+  return core_.store->persist_sale(e.sale);
+}
 
 Status UiBridge::perform(const pos::UpdateSaleState& e) {
   auto s = core_.store->update_sale_state(e.sale_id, e.state);

@@ -29,7 +29,7 @@ class Register {
  public:
   explicit Register(const fs::path& dir, const std::function<void(app::RuntimeConfig&)>& tweak = {},
                     app::SimulatedWorldOptions simulation = {})
-      : doc_(*app::load_catalog(app::demo_catalog_path())), random_(7) {
+      : doc_(*app::load_catalog(app::demo_catalog_path())), random_(SystemRandom::instance().next_u64()) {
     app::RuntimeConfig config;
     config.data_dir = dir.string();
     config.fee_rule = "30+100bp";
@@ -54,7 +54,7 @@ class Register {
   }
 
   pos::Context context() {
-    return pos::Context{SystemClock::instance().now(), random_, "reg_test", runtime_->account_id(),
+    return pos::Context{SystemClock::instance().now(), random_, runtime_->register_id(), runtime_->account_id(),
                         pos::Currency::of("usd"), doc_.catalog, pos::RiskConfig::safe_defaults(),
                         doc_.merchant, "2468", capture_method_};
   }
@@ -97,6 +97,8 @@ class Register {
 
  private:
   app::CatalogDocument doc_;
+  // Sale ids and idempotency keys, as the kiosk's SystemRandom makes them: fresh per register (two
+  // registers in one test share a Stripe account, where a repeated key is refused).
   SeededRandom random_;
   std::string capture_method_;
   std::unique_ptr<app::SimulatedWorld> world_;

@@ -537,3 +537,73 @@ TEST_CASE("a bad reader setting stops the runtime from starting with InvalidArgu
   CHECK(rt.error().message.find("bluetooth") != std::string::npos);
   fs::remove_all(dir);
 }
+
+// ---- the register's identity ---------------------------------------------------------------
+
+TEST_CASE("the register's id is generated once, kept across restarts and carried in every PaymentIntent's metadata") {
+  const auto dir = fresh_dir("identity");
+  std::string id;
+  std::string first_pi;
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until(ready));
+    id = reg.runtime().register_id();
+    CHECK(id.size() == 20);
+    CHECK(id.rfind("reg_", 0) == 0);
+    CHECK(reg.runtime().register_name() == "Register 1");
+    reg.sell_one(0);
+    CHECK(reg.model().sale->register_id == id);
+    CHECK(reg.model().last_receipt.find("Register " + id) != std::string::npos);
+    StripeView stripe(reg.runtime());
+    const auto pis = stripe.payment_intents(reg.model().sale->id);
+    REQUIRE(pis.size() == 1);
+    REQUIRE(pis[0].metadata_value("register_id") != nullptr);
+    CHECK(*pis[0].metadata_value("register_id") == id);
+    first_pi = pis[0].id;
+  }
+  {
+    // A restart (a fresh embedded simulator too): the same register, renamed by configuration.
+    Register reg(dir, [](app::RuntimeConfig& c) { c.register_name = "Terrace"; });
+    REQUIRE(reg.pump_until(ready));
+    CHECK(reg.runtime().register_id() == id);
+    CHECK(reg.runtime().register_name() == "Terrace");
+    reg.sell_one(1);
+    StripeView stripe(reg.runtime());
+    const auto pis = stripe.payment_intents(reg.model().sale->id);
+    REQUIRE(pis.size() == 1);
+    CHECK(*pis[0].metadata_value("register_id") == id);
+    // The embedded till-stripe-sim starts from a fresh seed: an earlier run's ids (on its
+    // receipts) are not handed out again.
+    CHECK(pis[0].id != first_pi);
+  }
+  {
+    // A configuration naming another id is refused: the database belongs to this register.
+    app::RuntimeConfig config;
+    config.data_dir = dir.string();
+    config.register_id = "reg_somebody_else";
+    auto world = app::SimulatedWorld::plug_into(config);
+    auto rt = app::Runtime::start(config, [](pos::Action) {});
+    REQUIRE_FALSE(rt);
+    CHECK(rt.error().kind == ErrorKind::FailedPrecondition);
+    CHECK(rt.error().message.find(id) != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a sale the kiosk made for another register is refused with a storage error and not written") {
+  const auto dir = fresh_dir("foreign_sale");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until(ready));
+    pos::Sale sale;
+    sale.id = "sale-foreign";
+    sale.register_id = "reg_1";  // the literal every register used to write
+    sale.account_id = reg.runtime().account_id();
+    sale.currency = "usd";
+    reg.runtime().run({pos::PersistSale{sale}});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.storage_error.empty(); }));
+    CHECK(reg.model().storage_error.find("is for register 'reg_1'") != std::string::npos);
+    CHECK(reg.runtime().sync_summary({"sale-foreign"}).empty());
+  }
+  fs::remove_all(dir);
+}

@@ -136,6 +136,7 @@ TEST_CASE("the demo script runs headless end to end on the real runtime: four sa
   RuntimeSink sink(**runtime);
   kiosk.set_sink(&sink);
   kiosk.set_account((*runtime)->account_id(), (*runtime)->mode());
+  kiosk.set_register((*runtime)->register_id(), (*runtime)->register_name());
   RuntimeWorld world(**runtime, *simulators);
   auto steps = parse_script(demo_script());
   REQUIRE(steps);

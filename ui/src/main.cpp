@@ -254,6 +254,9 @@ int run_kiosk(Options o) {
   RuntimeSink sink(**runtime);
   kiosk.set_sink(&sink);
   kiosk.set_account((*runtime)->account_id(), (*runtime)->mode());
+  kiosk.set_register((*runtime)->register_id(), (*runtime)->register_name());
+  // Every later log line says which register wrote it.
+  log::set_common_fields({{"register", (*runtime)->register_id()}, {"register_name", (*runtime)->register_name()}});
   int rc_exit = 0;
   if (o.headless) {
     rc_exit = run_runtime_demo(kiosk, **runtime, *world);

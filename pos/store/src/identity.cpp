@@ -56,8 +56,8 @@ Result<RegisterIdentity> read_register_identity(Store& store) {
   if (!found) return fail(found.error());
   if (!*found) {
     return fail(ErrorKind::NotFound, "database " + store.path() +
-                                         " has no register identity yet (open it once with the kiosk or a "
-                                         "till-sync writer command)");
+                                         " has no register identity yet (the kiosk claims one when it opens the "
+                                         "database)");
   }
   return std::move(**found);
 }

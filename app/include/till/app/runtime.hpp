@@ -48,7 +48,14 @@ namespace till::app {
 
 struct RuntimeConfig {
   std::string data_dir;              // holds till.db, till.log, receipts/, data.key
-  std::string register_id = "reg_1";
+  // The register's identity (store/identity.hpp). Empty id: the one stored in the database, or
+  // on its first open a generated "reg_" + 16 hex digits, stored there. A configured id must match
+  // the stored one (a register's id never changes). Empty name: the stored one, or "Register 1";
+  // a configured name renames the register. The id goes into every PaymentIntent's
+  // metadata[register_id] (the reducer's Context must carry Runtime::register_id(); a sale for
+  // another register is refused) and onto receipts; the name is for people.
+  std::string register_id;
+  std::string register_name;
   // The connected account sales are taken for. Empty with the embedded simulator: its merchant.
   std::string account_id;
   // Stripe. Empty api_key: the Simulation's stand-in (the embedded till-stripe-sim).
@@ -98,6 +105,9 @@ class Runtime {
   // store and joins. Idempotent.
   void stop();
 
+  // The register's identity as stored in its database (after start).
+  const std::string& register_id() const;
+  const std::string& register_name() const;
   // The account sales are bound to (the simulator's merchant by default).
   const std::string& account_id() const;
   // "simulated (till-stripe-sim on 127.0.0.1:PORT)" or "live (api.stripe.com)".

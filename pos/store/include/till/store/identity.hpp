@@ -46,8 +46,8 @@ Status validate_register_name(std::string_view name);
 // payments; it never changes once a payment may carry it: use a fresh data folder instead).
 Result<RegisterIdentity> claim_register_identity(Store& store, const IdentityRequest& request, Random& random);
 
-// Either mode. NotFound when none is stored yet (a database no writer has opened since register
-// identities exist: open it once with the kiosk or `till-sync drain`).
+// Either mode. NotFound when none is stored yet (a database no kiosk has opened since register
+// identities exist).
 Result<RegisterIdentity> read_register_identity(Store& store);
 
 }  // namespace till::store
