@@ -30,6 +30,7 @@
 #include "till/app/runtime.hpp"
 #include "till/app/sim_wiring.hpp"
 #include "till/base/clock.hpp"
+#include "till/base/data_dir.hpp"
 #include "till/base/log.hpp"
 #include "till/base/random.hpp"
 #include "till/ui/harness.hpp"
@@ -41,6 +42,11 @@ namespace {
 
 using namespace till;
 using namespace till::ui;
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : std::string();
+}
 
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path);
@@ -73,6 +79,7 @@ int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime, app::SimulatedWorld& w
   const bool smart = runtime.reader_spec().rfind("stripe", 0) == 0;
   std::cout << "till-kiosk " << TILL_VERSION << " --headless-demo: no window. Two sales through the checkout reducer,\n"
             << "the store (" << runtime.store_path() << "), the reader driver and the sync engine.\n"
+            << "Register: " << runtime.register_name() << " (" << runtime.register_id() << ").\n"
             << "Stripe: " << runtime.mode() << ". Reader: "
             << (smart ? "a simulated WisePOS E smart reader on till-stripe-sim, driven server-side (SIMULATED)"
                       : "in-process till-reader-sim device (SIMULATED)")
@@ -135,14 +142,11 @@ void draw_simulated_customer(app::SimulatedWorld& world) {
   ImGui::End();
 }
 
-std::string default_data_dir() {
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : ".") + "/.local/share/till";
-}
-
 struct Options {
   DisplayConfig display;
-  std::string data_dir;
+  std::string data_dir;  // --data-dir as given (resolved by base/data_dir.hpp in run_kiosk)
+  std::string register_id;
+  std::string register_name;
   std::string catalog_path;
   std::string reader = "sim";
   std::string fee_rule = "0";
@@ -208,14 +212,22 @@ int run_window(Kiosk& kiosk, app::Runtime& runtime, app::SimulatedWorld& sim, co
 // The kiosk on app::Runtime: a window (interactive or scripted), or the headless demo.
 int run_kiosk(Options o) {
   bool temporary_data = false;
-  if (o.data_dir.empty() && o.script) {
-    // A script expects a fresh register: its own data folder, removed at exit.
+  const char* env_dir = std::getenv("TILL_DATA_DIR");
+  if (o.data_dir.empty() && (env_dir == nullptr || *env_dir == '\0') && o.script) {
+    // A script expects a fresh register: unless a folder was chosen (--data-dir, TILL_DATA_DIR),
+    // its own data folder, removed at exit.
     o.data_dir = (std::filesystem::temp_directory_path() / ("till-kiosk-script-" + std::to_string(::getpid()))).string();
     std::error_code ec;
     std::filesystem::remove_all(o.data_dir, ec);
     temporary_data = true;
   }
-  if (o.data_dir.empty()) o.data_dir = default_data_dir();
+  // The one rule every Till program shares: --data-dir, else TILL_DATA_DIR, else the XDG default.
+  auto dir = resolve_data_dir(o.data_dir);
+  if (!dir) {
+    std::cerr << "till-kiosk: " << dir.error().message << "\n";
+    return 2;
+  }
+  o.data_dir = dir->path;
   auto doc = app::load_catalog(o.catalog_path.empty() ? app::demo_catalog_path() : std::filesystem::path(o.catalog_path));
   if (!doc) {
     std::cerr << "till-kiosk: " << doc.error().message << "\n";
@@ -235,6 +247,8 @@ int run_kiosk(Options o) {
   if (const char* acct = std::getenv("TILL_ACCOUNT"); acct && *acct) rc.account_id = acct;
   if (const char* loc = std::getenv("TILL_LOCATION"); loc && *loc) rc.location_id = loc;
   rc.reader = o.reader;
+  rc.register_id = o.register_id;
+  rc.register_name = o.register_name;
   // The simulators the configuration asks for (none with a key and a real reader). A script plays
   // the customer itself (card <name>); a person trying the kiosk gets the demo card.
   app::SimulatedWorldOptions so;
@@ -261,7 +275,8 @@ int run_kiosk(Options o) {
   if (o.headless) {
     rc_exit = run_runtime_demo(kiosk, **runtime, *world);
   } else {
-    std::cerr << "till-kiosk: " << (*runtime)->mode() << "; data in " << o.data_dir
+    std::cerr << "till-kiosk: " << (*runtime)->register_name() << " (" << (*runtime)->register_id() << "), "
+              << (*runtime)->mode() << "; data in " << o.data_dir << " (from " << to_string(dir->source) << ")"
               << (pin ? "" : "; manager PIN 1234 (demo default: set TILL_MANAGER_PIN)") << "\n";
     // The SIMULATED CUSTOMER panel drives the in-process simulated reader (and its network).
     const bool in_process_sim = world->simulates_stripe() && (*runtime)->reader_spec() == "sim";
@@ -288,7 +303,16 @@ int main(int argc, char** argv) {
   std::string reader = "sim";
   std::string fee_rule = "0";
   std::vector<std::string> printers;
-  app.add_option("--data-dir", data_dir, "Data folder: till.db, till.log, receipts/ (default ~/.local/share/till)");
+  app.add_option("--data-dir", data_dir,
+                 "Data folder: till.db, till.log, receipts/, data.key (default: TILL_DATA_DIR, else "
+                 "$XDG_DATA_HOME/till, else ~/.local/share/till)");
+  std::string register_id = env_or_empty("TILL_REGISTER_ID");
+  std::string register_name = env_or_empty("TILL_REGISTER_NAME");
+  app.add_option("--register-id", register_id,
+                 "This register's id in Stripe metadata and reports (TILL_REGISTER_ID; default: generated once, "
+                 "reg_ + 16 hex digits, and kept in the database; it can never change afterwards)");
+  app.add_option("--register-name", register_name,
+                 "This register's name for people (TILL_REGISTER_NAME; default: the stored one, else Register 1)");
   app.add_option("--catalog", catalog_path, "Catalog JSON file (default: the shipped demo catalog)");
   app.add_option("--reader", reader,
                  std::string("Card reader: ") + app::kReaderSpecForms +
@@ -313,6 +337,8 @@ int main(int argc, char** argv) {
   Options o;
   o.display = display;
   o.data_dir = data_dir;
+  o.register_id = register_id;
+  o.register_name = register_name;
   o.catalog_path = catalog_path;
   if (auto spec = app::parse_reader_spec(reader); !spec) {
     std::cerr << "till-kiosk: --reader: " << spec.error().message << "\n";
