@@ -276,7 +276,8 @@ Result<Enrolment> Registry::enrol(std::string_view code, std::string_view device
   });
   if (st) return out;
   if (st.error().kind != ErrorKind::NotFound) return fail(st.error());
-  // Why the code did not work: unknown, expired, revoked, or used (a replay, audited).
+  // Why the code did not work: unknown, expired, revoked, or used (a replay: logged, and
+  // nothing is written, like every other refused request).
   auto why = (*conn)->exec(
       "SELECT id, enrol_used_at IS NOT NULL, enrol_expires_at <= $2, revoked_at IS NOT NULL FROM registers "
       "WHERE enrol_code_hash = $1",
@@ -286,10 +287,6 @@ Result<Enrolment> Registry::enrol(std::string_view code, std::string_view device
   const auto row = (*why)[0];
   if (row.boolean(3)) return fail(ErrorKind::Unauthenticated, "the register of this enrolment code was revoked");
   if (row.boolean(1)) {
-    const std::string detail = json{{"device_name", device_name}}.dump();
-    (void)pg::with_transaction(**conn, pg::Isolation::ReadCommitted, [&](pg::Transaction& tx) {
-      return insert_audit(tx, now, "anonymous", "register.enrol_replayed", row.text(0), detail);
-    });
     log::warn("office.enrol_replayed", {{"register_id", row.text(0)}});
     return fail(ErrorKind::FailedPrecondition, "this enrolment code was already used");
   }

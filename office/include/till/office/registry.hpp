@@ -130,8 +130,8 @@ class Registry {
   Result<std::vector<RegisterInfo>> list_registers(std::string_view store_id = {});
 
   // Redeems a code. Unauthenticated for a code that is unknown, expired or whose register was
-  // revoked; FailedPrecondition for a code already used (a replay). Nothing is written on
-  // failure except the audit line of a replay.
+  // revoked; FailedPrecondition for a code already used (a replay, logged). Nothing is
+  // written on failure.
   Result<Enrolment> enrol(std::string_view code, std::string_view device_name);
 
   // The register a credential belongs to. Unauthenticated when it is malformed, unknown or
