@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "till/base/log.hpp"
+#include "till/office/ingest.hpp"
 
 namespace till::office {
 
@@ -234,7 +235,30 @@ ApiResponse Api::route(const ApiRequest& request) {
   if (request.method != "POST") return error_response(405, "method_not_allowed", "POST only");
   json body;
   if (!parse_object(request, config_, body, refusal)) return refusal;
-  return error_response(503, "unavailable", "this office does not take uploads yet");
+  if (!ingest_) return error_response(503, "unavailable", "this office does not take uploads");
+  auto batch = parse_batch(request.body);
+  if (!batch) return error_response(400, "invalid_batch", batch.error().message);
+  auto report = ingest_->ingest(*who, *batch);
+  if (!report) {
+    if (report.error().kind == ErrorKind::PermissionDenied) {
+      log::warn("office.forbidden", {{"register_id", who->register_id}, {"path", "sync"}});
+    }
+    return from_error(report.error());
+  }
+  json results = json::array();
+  for (const auto& v : report->results) {
+    json item = {{"kind", v.kind}, {"id", v.id}, {"status", v.status}};
+    if (!v.message.empty()) item["message"] = v.message;
+    results.push_back(std::move(item));
+  }
+  log::info("office.sync", {{"register_id", who->register_id}, {"stored", report->stored},
+                            {"duplicates", report->duplicates}, {"conflicts", report->conflicts},
+                            {"refused", report->refused}});
+  return json_response(200, {{"stored", report->stored},
+                             {"duplicates", report->duplicates},
+                             {"conflicts", report->conflicts},
+                             {"refused", report->refused},
+                             {"results", results}});
 }
 
 }  // namespace till::office

@@ -7,6 +7,7 @@
 
 #include "office_fixture.hpp"
 #include "till/office/api.hpp"
+#include "till/office/ingest.hpp"
 
 using namespace till;
 using namespace till::office;
@@ -107,6 +108,44 @@ TEST_CASE("random methods, paths and headers never crash the router") {
     CHECK(res.status < 500);
     check_answer(res);
   }
+}
+
+TEST_CASE("random bytes and mutated batches as an authenticated sync body get a 400 or per-record verdicts") {
+  OfficeDb db;
+  auto store = db.add_store();
+  auto [who, credential] = db.enrolled_register(store);
+  Ingest ingest(db.pool, db.clock);
+  Api api(db.registry, &ingest);
+  SeededRandom r(17);
+  for (int i = 0; i < 1500; ++i) {
+    ApiRequest req{"POST", "/register/v1/sync", "Bearer " + credential, "application/json",
+                   i % 2 ? random_bytes(r, 300) : random_jsonish(r, 60), "fuzz"};
+    const auto res = api.handle(req);
+    INFO(req.body);
+    CHECK(res.status == 400);
+    check_answer(res);
+  }
+  const std::string valid =
+      json{{"register_id", who.register_id},
+           {"store_id", who.store_id},
+           {"records", json::array({json{{"kind", "sale"}, {"id", "s-1"}, {"created_at_ms", 1'790'000'000'000},
+                                         {"currency", "usd"}, {"subtotal", 100}, {"discount_total", 0},
+                                         {"tax_total", 0}, {"tip", 0}, {"total", 100}, {"lines", json::array()}}})}}
+          .dump();
+  int stored = 0;
+  for (int i = 0; i < 1500; ++i) {
+    std::string body = valid;
+    const auto pos = r.uniform(body.size());
+    body[pos] = static_cast<char>(r.uniform(256));
+    const auto res = api.handle(ApiRequest{"POST", "/register/v1/sync", "Bearer " + credential, "application/json",
+                                           body, "fuzz"});
+    INFO(body);
+    CHECK((res.status == 400 || res.status == 200 || res.status == 403));
+    check_answer(res);
+    if (res.status == 200) stored += json::parse(res.body)["stored"].get<int>();
+  }
+  // Exactly what the office said it stored is in the database, each id once.
+  CHECK(db.count("SELECT count(*) FROM sales") == stored);
 }
 
 TEST_CASE("json_depth counts nesting outside strings only") {

@@ -9,6 +9,7 @@
 
 #include "office_fixture.hpp"
 #include "till/office/api.hpp"
+#include "till/office/ingest.hpp"
 #include "till/office/server.hpp"
 #include "till/office/tls.hpp"
 #include "till/sync/http.hpp"
@@ -16,8 +17,8 @@
 namespace till::office::test {
 
 struct RunningOffice {
-  explicit RunningOffice(Ingest* ingest = nullptr, ApiConfig api_config = {})
-      : data_dir(make_dir()), api(db.registry, ingest, api_config) {
+  explicit RunningOffice(ApiConfig api_config = {})
+      : data_dir(make_dir()), ingest(db.pool, db.clock), api(db.registry, &ingest, api_config) {
     auto t = ensure_self_signed(data_dir);
     REQUIRE(t);
     tls = *t;
@@ -71,6 +72,7 @@ struct RunningOffice {
   OfficeDb db;
   std::filesystem::path data_dir;
   TlsFiles tls;
+  Ingest ingest;
   Api api;
   std::unique_ptr<Server> server;
   boost::asio::io_context io;

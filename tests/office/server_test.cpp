@@ -180,7 +180,7 @@ TEST_CASE("security: a replayed enrolment code is refused with 409 and changes n
 TEST_CASE("security: oversized, malformed and mistyped bodies get 413, 400 and 415, nothing written") {
   ApiConfig small;
   small.max_body_bytes = 4096;
-  RunningOffice office(nullptr, small);
+  RunningOffice office(small);
   auto store = office.db.add_store();
   auto added = office.db.registry.add_register(store.id, "Front", "test");
   REQUIRE(added);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "till/base/log.hpp"
+#include "till/office/ingest.hpp"
 #include "till/office/migrations.hpp"
 #include "till/office/registry.hpp"
 #include "till/office/server.hpp"
@@ -200,7 +201,11 @@ int serve(const Common& c, const Serve& s, std::ostream& out) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  Api api(ctx.registry, nullptr);
+  // Reader-minted card tokens exist only in till-stripe-sim's world (office/README.md).
+  IngestConfig ic;
+  ic.accept_reader_tokens = s.stripe_url.find("api.stripe.com") == std::string::npos;
+  Ingest ingest(ctx.pool, SystemClock::instance(), ic);
+  Api api(ctx.registry, &ingest);
   ServerConfig sc;
   sc.host = host;
   sc.port = static_cast<std::uint16_t>(port);
