@@ -2,6 +2,11 @@
 
 #include <algorithm>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "till/base/log.hpp"
 
 namespace till::office {
@@ -40,6 +45,12 @@ std::function<Status(pg::Transaction&)> apply_subject(const Operation& op, std::
 }
 
 }  // namespace
+
+boost::asio::awaitable<void> TimerSleeper::async_sleep(std::chrono::milliseconds duration) {
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, duration);
+  boost::system::error_code ec;
+  co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+}
 
 std::chrono::milliseconds Sender::backoff(int attempts, Random& random) {
   const int n = std::clamp(attempts, 1, 20);

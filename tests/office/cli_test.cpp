@@ -14,7 +14,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include "server_fixture.hpp"
+#include "till/stripesim/server.hpp"
 
 using namespace till;
 using namespace till::office;
@@ -95,6 +98,55 @@ TEST_CASE("the admin commands set up a merchant, a store and a register, list an
   std::filesystem::remove_all(dir);
 }
 
+namespace {
+
+// till-office serve as a child process; reads its stdout until the fingerprint line.
+struct ServeChild {
+  ServeChild(const std::string& db, const std::filesystem::path& dir, const std::vector<std::string>& extra,
+             const std::string& stripe_key = {}) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      setenv("TILL_OFFICE_DB", db.c_str(), 1);
+      if (stripe_key.empty()) unsetenv("STRIPE_API_KEY");
+      else setenv("STRIPE_API_KEY", stripe_key.c_str(), 1);
+      std::vector<std::string> args = {"till-office", "--data-dir", dir.string(), "serve", "--listen", "127.0.0.1:0",
+                                       "--threads", "2"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(TILL_OFFICE_PROGRAM, argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    fd = fds[0];
+    char buf[256];
+    while (out.find("fingerprint") == std::string::npos ||
+           out.find('\n', out.find("fingerprint")) == std::string::npos) {
+      const auto n = read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  int stop() {
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(fd);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  pid_t pid = -1;
+  int fd = -1;
+  std::string out;
+};
+
+}  // namespace
+
 TEST_CASE("till-office serve migrates, makes its certificate, enrols a register and stops on SIGTERM") {
   const auto db = TestCluster::get().fresh_database();
   const auto dir = RunningOffice::make_dir();
@@ -156,5 +208,92 @@ TEST_CASE("till-office serve migrates, makes its certificate, enrols a register 
   s << log.rdbuf();
   CHECK(s.str().find("office.enrolled") != std::string::npos);
   CHECK(s.str().find(credential.substr(8)) == std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("till-office serve with a Stripe key forwards an uploaded offline card payment to till-stripe-sim") {
+  stripesim::ServerOptions so;
+  so.sim.rate_limit_test = 0;
+  auto sim = stripesim::Server::start(so);
+  REQUIRE(sim);
+  const auto db = TestCluster::get().fresh_database();
+  const auto dir = RunningOffice::make_dir();
+  REQUIRE(run_office(db, "migrate").code == 0);
+  auto merchant = run_office(db, "merchant add --name Shop --account acct_1TillMerchant00001 --fee 0+100bp");
+  const auto store = run_office(db, "store add --merchant " + capture(merchant.out, R"(merchant (mer_\w+))") +
+                                        " --name S --currency usd");
+  const auto store_id = capture(store.out, R"(store (sto_\w+))");
+  auto reg = run_office(db, "--data-dir " + dir.string() + " register add --store " + store_id + " --name T");
+  const auto code = capture(reg.out, R"(enrolment code: +(\S+))");
+
+  ServeChild child(db, dir, {"--stripe-url", (*sim)->base_url(), "--partner-id", "pp_partner_till"},
+                   so.sim.api_keys.front());
+  const auto port = capture(child.out, R"(listening on https://127\.0\.0\.1:(\d+))");
+  boost::asio::io_context io;
+  sync::HttpConfig hc;
+  hc.base_url = "https://127.0.0.1:" + port;
+  hc.extra_ca_file = (dir / "office-cert.pem").string();
+  auto client = sync::HttpClient::create(io, hc);
+  REQUIRE(client);
+  auto post = [&](const std::string& path, const std::string& body, const std::string& credential) {
+    std::vector<sync::HttpHeader> h = {{"Content-Type", "application/json"}};
+    if (!credential.empty()) h.push_back({"Authorization", "Bearer " + credential});
+    return sync::run_blocking(io, (*client)->async_send(sync::HttpRequest("POST", path, h, body)));
+  };
+  auto enrolled = post("/register/v1/enrol", nlohmann::json{{"code", code}, {"name", "pc"}}.dump(), "");
+  REQUIRE(enrolled);
+  REQUIRE(enrolled->status == 201);
+  const auto e = nlohmann::json::parse(enrolled->body);
+  const nlohmann::json batch = {
+      {"register_id", e["register_id"]},
+      {"store_id", store_id},
+      {"records",
+       {{{"kind", "sale"}, {"id", "s-1"}, {"created_at_ms", 1'790'000'000'000}, {"currency", "usd"},
+         {"subtotal", 5000}, {"discount_total", 0}, {"tax_total", 0}, {"tip", 0}, {"total", 5000},
+         {"lines", nlohmann::json::array()}},
+        {{"kind", "payment"}, {"id", "a-1"}, {"sale_id", "s-1"}, {"tender", "card"}, {"amount", 5000},
+         {"currency", "usd"}, {"outcome", "stored_offline"}, {"taken_at_ms", 1'790'000'000'100},
+         {"payment_method", "pm_test_visa"}}}}};
+  auto synced = post("/register/v1/sync", batch.dump(), e["credential"]);
+  REQUIRE(synced);
+  CHECK(synced->status == 200);
+  client->reset();
+
+  // Wait (on the outcome, with a generous bound) for the office's sender to forward it.
+  auto conn = pg::Connection::open(db);
+  REQUIRE(conn);
+  std::string state;
+  for (int i = 0; i < 600 && state != "succeeded"; ++i) {
+    auto r = (*conn)->exec("SELECT office_state FROM payments WHERE id = 'a-1'");
+    REQUIRE(r);
+    state = r->empty() ? "" : (*r)[0].text(0);
+    if (state != "succeeded") usleep(50'000);
+  }
+  CHECK(state == "succeeded");
+  const auto ledger = (*sim)->ledger();
+  REQUIRE(ledger.size() == 1);
+  CHECK(ledger[0].account == "acct_1TillMerchant00001");
+  CHECK(ledger[0].application_fee_amount == 50);
+  CHECK(child.stop() == 0);
+  // The key reached the log only masked.
+  std::ifstream log(dir / "office.log");
+  std::stringstream s;
+  s << log.rdbuf();
+  CHECK(s.str().find(so.sim.api_keys.front()) == std::string::npos);
+  CHECK(s.str().find("office.stripe_key") != std::string::npos);
+  (*sim)->stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("till-office serve refuses a Stripe key file readable by others") {
+  const auto db = TestCluster::get().fresh_database();
+  const auto dir = RunningOffice::make_dir();
+  const auto key = dir / "stripe.key";
+  { std::ofstream(key) << "sk_test_0123456789abcdef\n"; }
+  chmod(key.c_str(), 0644);
+  auto r = run_office(db, "--data-dir " + dir.string() + " serve --listen 127.0.0.1:0 --key-file " + key.string());
+  CHECK(r.code != 0);
+  CHECK(r.out.find("chmod") != std::string::npos);
+  CHECK(r.out.find("0123456789abcdef") == std::string::npos);
   std::filesystem::remove_all(dir);
 }

@@ -4,15 +4,27 @@
 #include <filesystem>
 #include <regex>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include <pthread.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
 
 #include "till/base/log.hpp"
 #include "till/office/ingest.hpp"
 #include "till/office/migrations.hpp"
+#include "till/office/outbox.hpp"
+#include "till/office/rate_bucket.hpp"
+#include "till/office/sender.hpp"
 #include "till/office/registry.hpp"
 #include "till/office/server.hpp"
 #include "till/office/tls.hpp"
 #include "till/sync/keys.hpp"
+#include "till/sync/stripe_client.hpp"
 
 namespace till::office::cli {
 
@@ -214,6 +226,50 @@ int serve(const Common& c, const Serve& s, std::ostream& out) {
   sc.threads = s.threads;
   auto server = Server::start(sc, api);
   if (!server) return report(out, server.error());
+
+  // The sender: only with a key. It runs on its own thread and io_context.
+  std::atomic<bool> stopping{false};
+  std::thread sender_thread;
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  if (key) {
+    sync::StripeConfig stripe;
+    stripe.http.base_url = s.stripe_url;
+    stripe.http.extra_ca_file = s.stripe_ca_file;
+    stripe.api_key = *key;
+    stripe.app = sync::AppInfo{"Till", TILL_VERSION, "https://github.com/till-pos/till", s.partner_id};
+    auto bucket = SharedBucketConfig::for_key(key->reveal());
+    if (s.rate_per_second > 0) bucket.max_rate = s.rate_per_second;
+    sender_thread = std::thread([&, stripe, bucket] {
+      boost::asio::io_context io;
+      sync::StripeClientDeps deps;
+      TimerSleeper sleeper;
+      deps.sleeper = &sleeper;
+      // The shared bucket in PostgreSQL paces; the client's own limiter must not add waits.
+      deps.limiter = std::make_shared<sync::RateLimiter>(sync::RateLimiterConfig{1e6, 1e6}, SystemClock::instance());
+      auto client = sync::StripeClient::create(io, stripe, deps);
+      if (!client) {
+        log::error("office.stripe_client_failed", {{"error", client.error().message}});
+        return;
+      }
+      SharedRateLimiter limiter(ctx.pool, SystemClock::instance(), bucket);
+      if (auto st = limiter.ensure("platform"); !st) log::error("office.rate_bucket_failed", {{"error", st.error().message}});
+      Outbox outbox(ctx.pool, SystemClock::instance());
+      char hostname_buf[256] = {};
+      gethostname(hostname_buf, sizeof hostname_buf - 1);
+      SenderConfig sc2;
+      sc2.worker = std::string(hostname_buf) + ":" + std::to_string(getpid());
+      Sender sender(outbox, limiter, **client, sleeper, SystemClock::instance(), SystemRandom::instance(), sc2);
+      while (!stopping) {
+        auto pass = sender.run_once();
+        if (!pass) log::warn("office.sender_pass_failed", {{"error", pass.error().message}});
+        if (!pass || pass->claimed == 0) {
+          std::unique_lock lock(stop_mutex);
+          stop_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping.load(); });
+        }
+      }
+    });
+  }
   out << "till-office listening on " << (*server)->base_url() << "\n"
       << "certificate fingerprint: sha256:" << tls->fingerprint << "\n"
       << std::flush;
@@ -221,6 +277,12 @@ int serve(const Common& c, const Serve& s, std::ostream& out) {
   sigwait(&signals, &sig);
   log::info("office.stopping", {{"signal", sig}});
   (*server)->stop();
+  {
+    std::lock_guard lock(stop_mutex);
+    stopping = true;
+  }
+  stop_cv.notify_all();
+  if (sender_thread.joinable()) sender_thread.join();
   log::shutdown();
   return 0;
 }

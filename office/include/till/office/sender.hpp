@@ -45,6 +45,12 @@ struct SendPass {
   int dead = 0;
 };
 
+// The production Sleeper: an Asio timer on the coroutine's own executor.
+class TimerSleeper final : public sync::Sleeper {
+ public:
+  boost::asio::awaitable<void> async_sleep(std::chrono::milliseconds duration) override;
+};
+
 class Sender {
  public:
   Sender(Outbox& outbox, SharedRateLimiter& limiter, sync::StripeClient& client, sync::Sleeper& sleeper,
