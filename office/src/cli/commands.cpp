@@ -65,6 +65,39 @@ Status schema_ready(Context& ctx) {
 
 std::string opt_time(const std::optional<Timestamp>& t) { return t ? pg::format_timestamp(*t) : "-"; }
 
+// The sender loop of `serve`: its own io_context and StripeClient, one pass after another,
+// waiting a second (or until told to stop) when there was nothing to send.
+void run_sender(pg::Pool& pool, const sync::StripeConfig& stripe, const SharedBucketConfig& bucket,
+                std::atomic<bool>& stopping, std::mutex& stop_mutex, std::condition_variable& stop_cv) {
+  boost::asio::io_context io;
+  sync::StripeClientDeps deps;
+  TimerSleeper sleeper;
+  deps.sleeper = &sleeper;
+  // The shared bucket in PostgreSQL paces; the client's own limiter must not add waits.
+  deps.limiter = std::make_shared<sync::RateLimiter>(sync::RateLimiterConfig{1e6, 1e6}, SystemClock::instance());
+  auto client = sync::StripeClient::create(io, stripe, deps);
+  if (!client) {
+    log::error("office.stripe_client_failed", {{"error", client.error().message}});
+    return;
+  }
+  SharedRateLimiter limiter(pool, SystemClock::instance(), bucket);
+  if (auto st = limiter.ensure("platform"); !st) log::error("office.rate_bucket_failed", {{"error", st.error().message}});
+  Outbox outbox(pool, SystemClock::instance());
+  char hostname_buf[256] = {};
+  gethostname(hostname_buf, sizeof hostname_buf - 1);
+  SenderConfig config;
+  config.worker = std::string(hostname_buf) + ":" + std::to_string(getpid());
+  Sender sender(outbox, limiter, **client, sleeper, SystemClock::instance(), SystemRandom::instance(), config);
+  while (!stopping) {
+    auto pass = sender.run_once();
+    if (!pass) log::warn("office.sender_pass_failed", {{"error", pass.error().message}});
+    if (!pass || pass->claimed == 0) {
+      std::unique_lock lock(stop_mutex);
+      stop_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping.load(); });
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<std::pair<std::int64_t, int>> parse_fee(const std::string& text) {
@@ -158,7 +191,9 @@ int register_list(const Common& c, const std::string& store_id, std::ostream& ou
   return 0;
 }
 
-// Serve: migrate (unless told not to), TLS material, the HTTPS server, until a signal.
+// Serve: migrate (unless told not to), TLS material, the HTTPS server and the sender, until a
+// signal. Long because start-up is a sequence of checks, each with its own refusal; it reads
+// top to bottom.
 int serve(const Common& c, const Serve& s, std::ostream& out) {
   if (auto st = need_db(c); !st) return report(out, st.error());
   if (c.data_dir.empty()) return report(out, Error{ErrorKind::InvalidArgument, "--data-dir is required", {}});
@@ -241,33 +276,7 @@ int serve(const Common& c, const Serve& s, std::ostream& out) {
     auto bucket = SharedBucketConfig::for_key(key->reveal());
     if (s.rate_per_second > 0) bucket.max_rate = s.rate_per_second;
     sender_thread = std::thread([&, stripe, bucket] {
-      boost::asio::io_context io;
-      sync::StripeClientDeps deps;
-      TimerSleeper sleeper;
-      deps.sleeper = &sleeper;
-      // The shared bucket in PostgreSQL paces; the client's own limiter must not add waits.
-      deps.limiter = std::make_shared<sync::RateLimiter>(sync::RateLimiterConfig{1e6, 1e6}, SystemClock::instance());
-      auto client = sync::StripeClient::create(io, stripe, deps);
-      if (!client) {
-        log::error("office.stripe_client_failed", {{"error", client.error().message}});
-        return;
-      }
-      SharedRateLimiter limiter(ctx.pool, SystemClock::instance(), bucket);
-      if (auto st = limiter.ensure("platform"); !st) log::error("office.rate_bucket_failed", {{"error", st.error().message}});
-      Outbox outbox(ctx.pool, SystemClock::instance());
-      char hostname_buf[256] = {};
-      gethostname(hostname_buf, sizeof hostname_buf - 1);
-      SenderConfig sc2;
-      sc2.worker = std::string(hostname_buf) + ":" + std::to_string(getpid());
-      Sender sender(outbox, limiter, **client, sleeper, SystemClock::instance(), SystemRandom::instance(), sc2);
-      while (!stopping) {
-        auto pass = sender.run_once();
-        if (!pass) log::warn("office.sender_pass_failed", {{"error", pass.error().message}});
-        if (!pass || pass->claimed == 0) {
-          std::unique_lock lock(stop_mutex);
-          stop_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping.load(); });
-        }
-      }
+      run_sender(ctx.pool, stripe, bucket, stopping, stop_mutex, stop_cv);
     });
   }
   out << "till-office listening on " << (*server)->base_url() << "\n"
