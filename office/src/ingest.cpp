@@ -260,4 +260,20 @@ Result<IngestReport> Ingest::ingest(const RegisterIdentity& who, const Batch& ba
   });
 }
 
+Result<std::vector<ConflictInfo>> Ingest::open_conflicts(int limit) {
+  auto conn = pool_.acquire();
+  if (!conn) return fail(conn.error());
+  auto r = (*conn)->exec(
+      "SELECT id, register_id, record_kind, record_id, received::text, received_at FROM conflicts "
+      "WHERE resolved_at IS NULL ORDER BY received_at, id LIMIT $1",
+      {limit});
+  if (!r) return fail(r.error());
+  std::vector<ConflictInfo> out;
+  for (int i = 0; i < r->size(); ++i) {
+    const auto row = (*r)[i];
+    out.push_back(ConflictInfo{row.i64(0), row.text(1), row.text(2), row.text(3), row.text(4), row.time(5)});
+  }
+  return out;
+}
+
 }  // namespace till::office

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "server_fixture.hpp"
+#include "till/office/ingest.hpp"
 #include "till/stripesim/server.hpp"
 
 using namespace till;
@@ -296,4 +297,30 @@ TEST_CASE("till-office serve refuses a Stripe key file readable by others") {
   CHECK(r.out.find("chmod") != std::string::npos);
   CHECK(r.out.find("0123456789abcdef") == std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("till-office conflicts list shows a refused version of a record for review") {
+  till::office::test::OfficeDb db;
+  auto store = db.add_store();
+  auto [who, credential] = db.enrolled_register(store);
+  Ingest in(db.pool, db.clock);
+  auto sale = [&](std::int64_t total) {
+    const nlohmann::json b = {
+        {"register_id", who.register_id},
+        {"store_id", who.store_id},
+        {"records", {{{"kind", "sale"}, {"id", "s-77"}, {"created_at_ms", 1'790'000'000'000}, {"currency", "usd"},
+                      {"subtotal", total}, {"discount_total", 0}, {"tax_total", 0}, {"tip", 0}, {"total", total},
+                      {"lines", nlohmann::json::array()}}}}};
+    auto parsed = parse_batch(b.dump());
+    REQUIRE(parsed);
+    REQUIRE(in.ingest(who, *parsed));
+  };
+  CHECK(run_office(db.conninfo, "conflicts list").out.find("0 open conflict") != std::string::npos);
+  sale(100);
+  sale(999);
+  auto r = run_office(db.conninfo, "conflicts list");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("1 open conflict") != std::string::npos);
+  CHECK(r.out.find("sale s-77") != std::string::npos);
+  CHECK(r.out.find("\"total\": 999") != std::string::npos);  // jsonb prints with spaces
 }

@@ -191,6 +191,21 @@ int register_list(const Common& c, const std::string& store_id, std::ostream& ou
   return 0;
 }
 
+int conflicts_list(const Common& c, std::ostream& out) {
+  if (auto st = need_db(c); !st) return report(out, st.error());
+  Context ctx(c);
+  if (auto st = schema_ready(ctx); !st) return report(out, st.error());
+  Ingest ingest(ctx.pool, SystemClock::instance());
+  auto list = ingest.open_conflicts();
+  if (!list) return report(out, list.error());
+  out << list->size() << " open conflict(s): the stored record was kept, these versions were refused\n";
+  for (const auto& x : *list) {
+    out << "#" << x.id << "  " << pg::format_timestamp(x.received_at) << "  " << x.register_id << "  " << x.kind
+        << " " << x.record_id << "\n    received: " << x.received_json << "\n";
+  }
+  return 0;
+}
+
 // Serve: migrate (unless told not to), TLS material, the HTTPS server and the sender, until a
 // signal. Long because start-up is a sequence of checks, each with its own refusal; it reads
 // top to bottom.

@@ -54,6 +54,8 @@ int store_add(const Common& c, const StoreAdd& s, std::ostream& out);
 int register_add(const Common& c, const RegisterAdd& r, std::ostream& out);
 int register_revoke(const Common& c, const std::string& register_id, std::ostream& out);
 int register_list(const Common& c, const std::string& store_id, std::ostream& out);
+// Refused versions of register records waiting for a person.
+int conflicts_list(const Common& c, std::ostream& out);
 // Runs until SIGINT or SIGTERM.
 int serve(const Common& c, const Serve& s, std::ostream& out);
 

@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
   auto* reg_list = reg->add_subcommand("list", "list registers");
   reg_list->add_option("--store", list_store, "only this store");
 
+  auto* conflicts = app.add_subcommand("conflicts", "records a register sent twice with different content")
+                        ->require_subcommand(1);
+  auto* conflicts_list = conflicts->add_subcommand("list", "refused versions waiting for review");
+
   cli::Serve serve;
   auto* srv = app.add_subcommand("serve", "run the HTTPS API (migrates first unless --no-migrate)");
   srv->add_option("--listen", serve.listen, "HOST:PORT");
@@ -93,6 +97,7 @@ int main(int argc, char** argv) {
   if (*reg_add) return cli::register_add(common, radd, out);
   if (*reg_revoke) return cli::register_revoke(common, revoke_id, out);
   if (*reg_list) return cli::register_list(common, list_store, out);
+  if (*conflicts_list) return cli::conflicts_list(common, out);
   if (*srv) return cli::serve(common, serve, out);
   return 2;
 }

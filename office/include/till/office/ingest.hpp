@@ -95,6 +95,16 @@ struct IngestReport {
   int stored = 0, duplicates = 0, conflicts = 0, refused = 0;
 };
 
+// A refused version kept for review.
+struct ConflictInfo {
+  std::int64_t id = 0;
+  std::string register_id;
+  std::string kind;
+  std::string record_id;
+  std::string received_json;
+  Timestamp received_at;
+};
+
 struct IngestConfig {
   // Reader-minted card tokens (pm_...) work only against till-stripe-sim; with a real Stripe
   // endpoint the office refuses such payments with a clear message.
@@ -109,6 +119,9 @@ class Ingest {
   // PermissionDenied when the batch names another register or store than `who`; otherwise
   // a verdict per record (see the top of the file). Unavailable when the database is.
   Result<IngestReport> ingest(const RegisterIdentity& who, const Batch& batch);
+
+  // Conflicts nobody has resolved yet, oldest first (for `till-office conflicts list`).
+  Result<std::vector<ConflictInfo>> open_conflicts(int limit = 100);
 
  private:
   pg::Pool& pool_;
