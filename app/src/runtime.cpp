@@ -599,7 +599,13 @@ struct Runtime::Impl {
         card = queued_cards.front();
         queued_cards.pop_front();
       }
-      device->queue_payment(hwsim::scripted_card(card, hwsim::Fault::None, hwsim::ReadMethod::Contactless));
+      // "CARD+FAULT" (queue_card): the simulated reader plays that fault for this payment.
+      hwsim::Fault fault = hwsim::Fault::None;
+      if (const auto plus = card.find('+'); plus != std::string::npos) {
+        fault = hwsim::parse_fault(std::string_view(card).substr(plus + 1)).value_or(hwsim::Fault::None);
+        card.resize(plus);
+      }
+      device->queue_payment(hwsim::scripted_card(card, fault, hwsim::ReadMethod::Contactless));
     }
     terminal::CollectOptions options;
     options.offline_allowed = e.offline_allowed;
@@ -763,7 +769,9 @@ struct Runtime::Impl {
       u.state = pos::AttemptState::Canceled;
       u.failure_message = "reader lost the card before anything reached Stripe; not charged";
       if (auto s = store->update_attempt(u); !s) return s;
-      emit(pos::InDoubtResolved{e.attempt_id, false, {}, {}, "Nothing reached Stripe: the card was not charged", {}});
+      // NotCharged, never a decline: the reducer says "not charged" and the card may be tried again.
+      emit(pos::InDoubtResolved{e.attempt_id, pos::AttemptEvent::NotCharged, {}, {},
+                                "Nothing reached Stripe: the card was not charged", {}});
       return ok();
     }
     wake();  // the engine retries in-doubt operations with the same key or looks them up
@@ -957,7 +965,7 @@ struct Runtime::Impl {
         if (a.offline && !was_in_doubt) break;
         if (was_in_doubt) {
           in_doubt_reported.erase(a.id);
-          emit(pos::InDoubtResolved{a.id, true, a.payment_intent_id, {}, {}, a.card});
+          emit(pos::InDoubtResolved{a.id, pos::AttemptEvent::StripeApproved, a.payment_intent_id, {}, {}, a.card});
         } else {
           emit(pos::PaymentApproved{a.id, a.payment_intent_id, a.card});
         }
@@ -966,13 +974,23 @@ struct Runtime::Impl {
       case A::DeclinedAfterForward:
         if (was_in_doubt) {
           in_doubt_reported.erase(a.id);
-          emit(pos::InDoubtResolved{a.id, false, a.payment_intent_id, a.decline_code, a.failure_message, a.card});
+          emit(pos::InDoubtResolved{a.id, pos::AttemptEvent::StripeDeclined, a.payment_intent_id, a.decline_code,
+                                    a.failure_message, a.card});
         } else {
           emit(pos::PaymentDeclined{a.id, a.decline_code, a.failure_message, a.payment_intent_id});
         }
         break;
       case A::InDoubt:
         if (in_doubt_reported.insert(a.id).second) emit(pos::PaymentOutcomeUnknown{a.id, detail});
+        break;
+      case A::Canceled:
+        // Stripe canceled it, or has no such PaymentIntent: not charged (without this an in-doubt
+        // sale would wait on the screen for an answer that has already come).
+        if (was_in_doubt) {
+          in_doubt_reported.erase(a.id);
+          emit(pos::InDoubtResolved{a.id, pos::AttemptEvent::StripeCanceled, a.payment_intent_id, {}, a.failure_message,
+                                    a.card});
+        }
         break;
       default: break;
     }

@@ -9,6 +9,7 @@
 #include "runtime_harness.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -527,5 +528,50 @@ TEST_CASE("a bad reader setting stops the runtime from starting with InvalidArgu
   REQUIRE_FALSE(rt);
   CHECK(rt.error().kind == ErrorKind::InvalidArgument);
   CHECK(rt.error().message.find("bluetooth") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a reader that disconnects after authorizing shows outcome unknown and never a decline, then not charged") {
+  const auto dir = fresh_dir("disconnect_after_auth");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until(ready));
+    // An insufficient-funds card: the reader decides "declined", then its cable is pulled before
+    // the answer leaves it (hwsim Fault::DisconnectAfterAuthorization). The register cannot know.
+    REQUIRE(reg.runtime().queue_card("4000000000009995+disconnect_after_authorization"));
+    charge_one(reg);
+    std::vector<pos::Notice> seen;
+    auto watch = [&](const pos::Model& m) {
+      if (seen.empty() || !(seen.back() == m.notice)) seen.push_back(m.notice);
+    };
+    REQUIRE(reg.pump_until([&](const pos::Model& m) {
+      watch(m);
+      return m.phase == pos::PaymentPhase::Failed;
+    }));
+    // The reader's reconnection and the driver's own late report come after; neither changes it.
+    REQUIRE(reg.pump_until([&](const pos::Model& m) {
+      watch(m);
+      return m.reader.connected;
+    }));
+    const bool unknown_shown = std::any_of(seen.begin(), seen.end(), [](const pos::Notice& n) {
+      return n.text.find("Outcome unknown") != std::string::npos && n.text.find("Do not retry the card") != std::string::npos;
+    });
+    CHECK(unknown_shown);
+    for (const auto& n : seen) {
+      INFO(n.text);
+      std::string lower = n.text;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      CHECK(lower.find("declin") == std::string::npos);
+    }
+    const auto& m = reg.model();
+    CHECK(m.phase == pos::PaymentPhase::Failed);
+    CHECK_THAT(m.notice.text, Catch::StartsWith("Not charged"));
+    REQUIRE(m.attempts.size() == 1);
+    CHECK(m.attempts[0].state == pos::AttemptState::Canceled);
+    CHECK(m.attempts[0].decline_code.empty());
+    CHECK(m.last_receipt.find("DECLINED") == std::string::npos);  // no declined receipt either
+    StripeView stripe(reg.runtime());
+    CHECK(stripe.payment_intents(m.sale->id).empty());  // nothing reached Stripe
+  }
   fs::remove_all(dir);
 }

@@ -120,7 +120,9 @@ class Runtime {
   // present_payment_method test helper. The other hooks need the in-process simulated reader.
 
   // Queue what the next customer presents (a test card name or number, hwsim/test_cards.hpp);
-  // it is presented by itself shortly after the collect starts.
+  // it is presented by itself shortly after the collect starts. On the in-process simulated
+  // reader "CARD+FAULT" also plays a reader fault for that payment (hwsim::parse_fault names,
+  // e.g. "visa+disconnect_after_authorization").
   Status queue_card(std::string card);
   // The customer presents this card on the reader now (the collect must be waiting for a card;
   // if not, the device refuses and the refusal is logged).
