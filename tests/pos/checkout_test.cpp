@@ -1221,20 +1221,68 @@ TEST_CASE("no tender is taken while the database check runs, and none at all onc
 }
 
 TEST_CASE("a reader that disconnects after authorizing shows outcome unknown, and its not-charged resolution is no decline") {
+  // The driver's OutcomeUnknown (terminal/protocol_reader.cpp) and the reader's disconnect come
+  // in either order; then the runtime's resolver finds that nothing reached Stripe.
+  for (bool disconnect_first : {true, false}) {
+    INFO("disconnect first: " << disconnect_first);
+    Till t;
+    t.ring_up();
+    t.dispatch(Charge{});
+    const std::string id = t.attempt(0).id;
+    std::vector<Notice> seen;
+    auto step = [&](const Action& a) {
+      auto fx = t.dispatch(a);
+      seen.push_back(t.m.notice);
+      return fx;
+    };
+    if (disconnect_first) step(ReaderStatusChanged{false, "Simulated reader", "disconnected"});
+    step(PaymentOutcomeUnknown{id, "reader disconnected after it started authorising"});
+    if (!disconnect_first) step(ReaderStatusChanged{false, "Simulated reader", "disconnected"});
+    CHECK(t.m.phase == PaymentPhase::InDoubt);
+    CHECK(t.attempt(0).state == AttemptState::InDoubt);
+    CHECK(t.m.notice.text == kInDoubtText);
+    CHECK_THAT(t.m.notice.text, Catch::StartsWith("Outcome unknown") && Catch::Contains("Do not retry the card"));
+    CHECK(t.dispatch(RetryWithAnotherCard{}).empty());  // refused with the same words
+    CHECK(t.m.notice.text == kInDoubtText);
+
+    const auto resolved = step(InDoubtResolved{id, AttemptEvent::NotCharged, {}, {},
+                                               "Nothing reached Stripe: the card was not charged", {}});
+    PaymentAttempt a = t.attempt(0);
+    CHECK(a.state == AttemptState::Canceled);
+    CHECK(a.decline_code.empty());
+    CHECK(resolved == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::NotCharged}});  // no declined receipt
+    CHECK(t.m.phase == PaymentPhase::Failed);
+    CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Not charged: Nothing was charged. Try the card again or pay another way",
+                               "Nothing reached Stripe: the card was not charged"});
+    // The reader's late report of the same loss changes nothing now.
+    CHECK(step(PaymentOutcomeUnknown{id, "reader disconnected after it started authorising"}).empty());
+    for (const Notice& n : seen) {
+      INFO(n.text);
+      CHECK(n.text.find("eclin") == std::string::npos);
+    }
+    t.dispatch(ReaderStatusChanged{true, "Simulated reader", "reconnected"});
+    CHECK(count_of<StartCollect>(t.dispatch(RetryWithAnotherCard{})) == 1);  // safe: nothing was charged
+  }
+}
+
+TEST_CASE("an in-doubt payment Stripe canceled is not charged, and only a verdict ends in doubt") {
   Till t;
   t.ring_up();
   t.dispatch(Charge{});
   const std::string id = t.attempt(0).id;
-  // What app::Runtime reports for terminal::OutcomeUnknown from the driver.
-  t.dispatch(PaymentOutcomeUnknown{id, "reader disconnected after it started authorising"});
-  CHECK(t.m.phase == PaymentPhase::InDoubt);
-  CHECK_THAT(t.m.notice.text, Catch::Contains("Outcome unknown"));
-  CHECK_THAT(t.m.notice.text, Catch::Contains("Do not retry the card"));
-  CHECK(t.m.notice.text.find("eclin") == std::string::npos);
-  // The runtime's resolver found that nothing ever reached Stripe (no operation was queued).
-  const auto resolved = t.dispatch(InDoubtResolved{id, AttemptEvent::NotCharged, {}, {}, "Nothing reached Stripe: the card was not charged", {}});
-  CHECK(t.m.notice.text.find("eclin") == std::string::npos);
-  CHECK(t.m.phase != PaymentPhase::Declined);
-  CHECK(t.attempt(0).state != AttemptState::Declined);
-  CHECK(count_of<PrintReceipt>(resolved) == 0);
+  t.dispatch(CardCollected{id, "pm_1", visa(), false});
+  t.dispatch(PaymentOutcomeUnknown{id, "outcome_unknown: no answer to a write (it may have been applied): read response: "
+                                       "Connection reset by peer"});
+  // The transport's words are details, never the cashier's.
+  CHECK(t.m.notice.text == kInDoubtText);
+  CHECK_THAT(t.m.notice.details, Catch::Contains("Connection reset by peer"));
+  const Model in_doubt = t.m;
+  // Not a verdict: changes nothing.
+  CHECK(t.dispatch(InDoubtResolved{id, AttemptEvent::Submitted, {}, {}, {}, {}}).empty());
+  CHECK(t.m == in_doubt);
+  const auto fx = t.dispatch(InDoubtResolved{id, AttemptEvent::StripeCanceled, "pi_1", {}, "canceled at Stripe", {}});
+  CHECK(t.attempt(0).state == AttemptState::Canceled);
+  CHECK(fx == std::vector<Effect>{UpdateAttempt{t.attempt(0), AttemptEvent::StripeCanceled}});
+  CHECK(t.m.phase == PaymentPhase::Failed);
+  CHECK_THAT(t.m.notice.text, Catch::StartsWith("Not charged"));
 }

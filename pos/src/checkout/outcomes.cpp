@@ -78,7 +78,7 @@ void Reducer::operator()(const InDoubtResolved& a) {
     case AttemptState::Declined:
     case AttemptState::DeclinedAfterForward:
       return decline(*at, a.outcome, a.decline_code, a.message, a.payment_intent_id);
-    case AttemptState::Canceled: return not_charged(*at, a.outcome, a.message);
+    case AttemptState::Canceled: return not_charged(*at, a.outcome, a.message, a.payment_intent_id);
     default: return ignore_event();  // in_doubt leaves for nothing else (attempt_test.cpp)
   }
 }
@@ -173,8 +173,10 @@ void Reducer::go_in_doubt(PaymentAttempt& at, const std::string& detail) {
 
 // Proof that nothing reached Stripe (no request ever left), or Stripe canceled the
 // PaymentIntent: not charged, and never shown as a decline. Safe to try the card again.
-void Reducer::not_charged(PaymentAttempt& at, AttemptEvent event, const std::string& message) {
+void Reducer::not_charged(PaymentAttempt& at, AttemptEvent event, const std::string& message,
+                          const std::string& payment_intent_id) {
   if (!message.empty()) at.failure_message = message;
+  if (!payment_intent_id.empty()) at.payment_intent_id = payment_intent_id;  // the canceled one
   apply(at, event);
   record(at, event);
   if (is_active(at)) {

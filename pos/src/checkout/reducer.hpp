@@ -157,7 +157,8 @@ class Reducer {
   void decline(PaymentAttempt& at, AttemptEvent event, const std::string& code, const std::string& message,
                const std::string& payment_intent_id);
   void go_in_doubt(PaymentAttempt& at, const std::string& detail);
-  void not_charged(PaymentAttempt& at, AttemptEvent event, const std::string& message);
+  void not_charged(PaymentAttempt& at, AttemptEvent event, const std::string& message,
+                   const std::string& payment_intent_id);
   void unknown_attempt_outcome(const std::string& id, std::string_view what);
 
   // ---- settle.cpp ----
