@@ -225,7 +225,7 @@ TEST_CASE("a refund the store refuses is reported as refused, not as a storage e
     // A PaymentIntent this register never took.
     reg.dispatch(pos::RequestRefund{"", "", "pi_not_ours", 100, "usd"});
     REQUIRE(reg.pump_until([](const pos::Model& m) {
-      return m.notice.text.find("pi_not_ours") != std::string::npos && m.notice.level == pos::NoticeLevel::Error;
+      return m.notice.details.find("pi_not_ours") != std::string::npos && m.notice.level == pos::NoticeLevel::Error;
     }));
     CHECK(reg.model().storage_error.empty());
     // Neither refund was queued: the sale has its payment only.
@@ -478,7 +478,8 @@ TEST_CASE("while the register is offline a smart reader refuses the card at once
     REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.offline.online; }));
     charge_one(reg);
     REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase == pos::PaymentPhase::Failed; }));
-    CHECK(reg.model().notice.text.find("needs Stripe and the register is offline") != std::string::npos);
+    CHECK(reg.model().notice.details.find("needs Stripe and the register is offline") != std::string::npos);
+    CHECK(reg.model().attempts.at(0).failure_message.find("needs Stripe") != std::string::npos);  // the view shows it
     CHECK(reg.model().attempts.at(0).state == pos::AttemptState::Canceled);
     CHECK(reg.model().offline.stored.count == 0);  // nothing stored: a smart reader cannot
     REQUIRE(reg.runtime().simulate_outage(false));
