@@ -178,7 +178,14 @@ std::string SimulatedWorld::next_card() {
 void SimulatedWorld::collect_starting(const CollectStarted& collect) {
   if (collect.smart_reader_id.empty()) {
     if (device_ && device_->scripted_remaining() == 0) {
-      device_->queue_payment(hwsim::scripted_card(next_card(), hwsim::Fault::None, hwsim::ReadMethod::Contactless));
+      // "CARD+FAULT" (queue_card): the simulated reader plays that fault for this payment.
+      std::string card = next_card();
+      hwsim::Fault fault = hwsim::Fault::None;
+      if (const auto plus = card.find('+'); plus != std::string::npos) {
+        fault = hwsim::parse_fault(std::string_view(card).substr(plus + 1)).value_or(hwsim::Fault::None);
+        card.resize(plus);
+      }
+      device_->queue_payment(hwsim::scripted_card(card, fault, hwsim::ReadMethod::Contactless));
     }
     return;
   }

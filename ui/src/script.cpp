@@ -180,7 +180,7 @@ tap Readers
 expect text OK CONNECTED
 expect text Firmware
 tap Install update
-expect text install_update done
+expect text Reader: update done
 screenshot 09-back-office-readers
 tap Refunds
 tap Receipt number (sale id, 8+ characters)
