@@ -22,8 +22,7 @@
 
 #include "till/base/log.hpp"
 #include "till/base/random.hpp"
-#include "till/base/secret.hpp"
-#include "till/sync/webhook.hpp"
+#include "till/stripesim/signature.hpp"
 #include "tls.hpp"
 
 namespace till::stripesim {
@@ -230,7 +229,7 @@ struct Server::Impl {
             req.set(http::field::host, hostport);
             req.set(http::field::user_agent, "Stripe/1.0 (+https://stripe.com/docs/webhooks)");
             req.set(http::field::content_type, "application/json; charset=utf-8");
-            req.set("Stripe-Signature", sync::sign_payload(Secret(d.secret), t, d.payload));
+            req.set("Stripe-Signature", stripe_signature(d.secret, t, d.payload));
             req.body() = d.payload;
             req.keep_alive(false);
             req.prepare_payload();
@@ -267,6 +266,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options) {
   }
   auto impl = std::make_unique<Impl>(std::move(options));
   Impl& s = *impl;
+  if (auto state = s.api.state_status(); !state) return fail(state.error());
   const tcp::endpoint endpoint(address, s.options.port);
   s.acceptor.open(endpoint.protocol(), ec);
   if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
