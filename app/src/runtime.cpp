@@ -1100,7 +1100,10 @@ Result<std::unique_ptr<Runtime>> Runtime::start(RuntimeConfig config, Post post)
   if (config.api_key.empty()) {
     // SIMULATED: the embedded till-stripe-sim on loopback stands in for api.stripe.com.
     stripesim::ServerOptions so;
-    so.sim.seed = config.seed;
+    so.sim.seed = config.seed;  // fault dice only: object ids are random and never repeat
+    // The simulated Stripe keeps its books beside the till's, so PaymentIntents on old receipts
+    // can still be looked up and refunded after a restart.
+    so.sim.state_dir = (fs::path(config.data_dir) / "stripe-sim").string();
     so.sim.clock = impl->clock;
     if (!config.account_id.empty()) so.sim.connected_accounts = {config.account_id};
     auto server = stripesim::Server::start(so);
