@@ -121,7 +121,7 @@ void Api::abandon(std::uint64_t ticket) {
 
 Status Api::state_status() const {
   std::lock_guard lock(impl_->mutex);
-  if (impl_->broken) return fail(ErrorKind::DataLoss, "till-stripe-sim state: " + *impl_->broken);
+  if (impl_->broken) return fail(impl_->broken_kind, "till-stripe-sim state: " + *impl_->broken);
   return ok();
 }
 

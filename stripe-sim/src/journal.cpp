@@ -81,7 +81,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& dir, std::vect
   if (lock_fd < 0) return os_error("cannot open " + lock_path);
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(lock_fd);
-    return fail(ErrorKind::Unavailable, "another till-stripe-sim holds " + dir);
+    return fail(ErrorKind::FailedPrecondition, dir + " is in use by another till-stripe-sim");
   }
   std::unique_ptr<Journal> journal(new Journal(dir, lock_fd));
   auto data = read_all(dir + "/journal.jsonl");

@@ -27,8 +27,8 @@ namespace till::stripesim {
 class Journal {
  public:
   // Creates the folder (0700) if missing, takes the lock and reads the complete lines of the
-  // journal into `lines`. Fails with Unavailable (cannot create/open, or another simulator holds
-  // the folder).
+  // journal into `lines`. Fails with FailedPrecondition when another simulator holds the folder,
+  // Unavailable when it cannot be created or read.
   static Result<std::unique_ptr<Journal>> open(const std::string& dir, std::vector<std::string>& lines);
   ~Journal();
   Journal(const Journal&) = delete;

@@ -254,6 +254,7 @@ void Api::Impl::open_state() {
   auto opened = Journal::open(config.state_dir, lines);
   if (!opened) {
     broken = opened.error().message;
+    if (opened.error().kind == ErrorKind::FailedPrecondition) broken_kind = ErrorKind::FailedPrecondition;
     return;
   }
   for (std::size_t i = 0; i < lines.size(); ++i) {

@@ -313,6 +313,7 @@ struct Api::Impl {
   // reach disk (the journal failed to open or to write); every API request then gets a 503.
   std::unique_ptr<Journal> journal;
   std::optional<std::string> broken;
+  ErrorKind broken_kind = ErrorKind::DataLoss;  // FailedPrecondition: the folder is in use
   void open_state();
   // Writes what changed since the last commit to the journal and makes it durable. Returns
   // false (and sets `broken`) when that failed.

@@ -263,8 +263,8 @@ TEST_CASE("a torn last line is dropped, a damaged line or a folder in use is ref
     o.sim.state_dir = dir.path();
     auto twin = Server::start(o);
     REQUIRE_FALSE(twin);
-    CHECK(twin.error().kind == ErrorKind::DataLoss);
-    CHECK(twin.error().message.find("another till-stripe-sim") != std::string::npos);
+    CHECK(twin.error().kind == ErrorKind::FailedPrecondition);
+    CHECK(twin.error().message.find("in use") != std::string::npos);
   }
   {
     std::string text = read_file(dir.path("journal.jsonl"));
