@@ -149,6 +149,18 @@ std::vector<Delivery> Api::take_deliveries() {
 void Api::record_delivery(DeliveryRecord record) {
   {
     std::lock_guard lock(impl_->mutex);
+    // The first 2xx from an endpoint for an event settles it there (a duplicate delivery's
+    // second 2xx does not count twice).
+    const bool ok = record.http_status >= 200 && record.http_status < 300;
+    const bool first_ok = ok && impl_->settled_deliveries.insert(record.event_id + "\n" + record.url).second;
+    if (first_ok) {
+      for (auto it = impl_->events.rbegin(); it != impl_->events.rend(); ++it) {
+        if (it->id == record.event_id) {
+          it->pending_webhooks = std::max(0, it->pending_webhooks - 1);
+          break;
+        }
+      }
+    }
     impl_->delivery_log.push_back(std::move(record));
   }
   impl_->in_flight_changed.notify_all();

@@ -139,21 +139,31 @@ std::string_view amount_decline(std::int64_t amount) {
   }
 }
 
+// "1234" in minor units as Stripe writes amounts in messages: "12.34 usd", "1234 jpy".
+std::string major_units(std::int64_t minor, const CurrencyRule& rule) {
+  std::string digits = std::to_string(minor);
+  if (rule.exponent == 0) return digits + " " + std::string(rule.code);
+  if (digits.size() <= static_cast<std::size_t>(rule.exponent)) {
+    digits.insert(0, static_cast<std::size_t>(rule.exponent) + 1 - digits.size(), '0');
+  }
+  digits.insert(digits.size() - static_cast<std::size_t>(rule.exponent), ".");
+  return digits + " " + std::string(rule.code);
+}
+
 Out<void> validate_amount(std::int64_t amount, const std::string& currency, std::string_view param) {
   const CurrencyRule* rule = find_currency(currency);
   if (!rule) return invalid("Invalid currency: " + currency + ".", "currency");
   if (amount < rule->minimum) {
-    return invalid("Amount must be at least " + std::to_string(rule->minimum) + " " + currency +
-                       " (minor units), about 0.50 usd.",
-                   std::string(param), "amount_too_small");
+    return invalid("Amount must be at least " + major_units(rule->minimum, *rule) + ".", std::string(param),
+                   "amount_too_small");
   }
   if (amount > 99'999'999) {
-    return invalid("Amount must be no more than 99999999 (8 digits).", std::string(param),
+    return invalid("Amount must be no more than " + major_units(99'999'999, *rule) + ".", std::string(param),
                    "amount_too_large");
   }
   if (rule->exponent == 3 && amount % 10 != 0) {
-    return invalid("Amounts in " + currency + " must be a multiple of 10 (the last digit is 0).",
-                   std::string(param), "invalid_amount");
+    return invalid("Amounts in " + currency + " must be a multiple of 10 (the last digit is 0).", std::string(param),
+                   "invalid_amount");
   }
   return {};
 }

@@ -2,6 +2,8 @@
 // GET /v1/events; and the work that happens between requests (deferred reader actions, expiry of
 // uncaptured authorizations), which emits events too.
 
+#include <algorithm>
+
 #include "handlers.hpp"
 
 namespace till::stripesim {
@@ -19,6 +21,9 @@ void Api::Impl::emit(const Ctx* ctx, const std::string& account, bool livemode, 
   if (ctx) {
     e.request_id = ctx->request_id;
     e.idempotency_key = ctx->idempotency_key;
+  }
+  for (const WebhookEndpoint& ep : config.webhooks) {
+    if (ep.connect == !e.account.empty()) ++e.pending_webhooks;
   }
   const std::string payload = render(e).dump(2);
   for (const WebhookEndpoint& ep : config.webhooks) {
@@ -58,17 +63,42 @@ bool Api::Impl::run_deferred() {
 }
 
 // Events are scoped to the account of the request; the platform sees its own (account empty).
+// type (a '*' wildcard at the end, as Stripe allows: "payment_intent.*") or types[] (up to
+// 20), never both.
 Out<Json> Handlers::list_events() {
+  if (auto a = allow_only(ctx.params, {"type", "types", "limit", "starting_after", "ending_before", "created",
+                                       "delivery_success"});
+      !a) {
+    return tl::unexpected(a.error());
+  }
+  if (auto x = allow_expand(expand(), true, kNothingExpandable); !x) return tl::unexpected(x.error());
+  if (auto x = exclusive(ctx.params, {"type", "types"}); !x) return tl::unexpected(x.error());
+  if (auto d = parse_bool(ctx.params, "delivery_success"); !d) return tl::unexpected(d.error());
+  std::vector<std::string> types;
+  if (const std::string* type = ctx.params.get("type")) types.push_back(*type);
+  if (ctx.params.top_level().contains("types")) {
+    auto listed = ctx.params.array("types");
+    if (!listed) return tl::unexpected(listed.error());
+    if (listed->size() > 20) return invalid("types may list at most 20 event types.", "types");
+    types = *listed;
+  }
+  auto wanted = [&](const std::string& t) {
+    if (types.empty()) return true;
+    return std::any_of(types.begin(), types.end(), [&](const std::string& w) {
+      return w.ends_with("*") ? t.starts_with(std::string_view(w).substr(0, w.size() - 1)) : t == w;
+    });
+  };
   std::vector<const Event*> items;
-  const std::string* type = ctx.params.get("type");
   const std::string scope = ctx.connected ? ctx.account : std::string();
   for (auto it = s.events.rbegin(); it != s.events.rend(); ++it) {
-    if (it->account == scope && (!type || it->type == *type)) items.push_back(&*it);
+    if (it->account == scope && wanted(it->type)) items.push_back(&*it);
   }
   return list_page(ctx, items, [&](const Event& e) { return s.render(e); });
 }
 
 Out<Json> Handlers::get_event(const std::string& id) {
+  if (auto a = allow_only(ctx.params, {}); !a) return tl::unexpected(a.error());
+  if (auto x = allow_expand(expand(), false, kNothingExpandable); !x) return tl::unexpected(x.error());
   const std::string scope = ctx.connected ? ctx.account : std::string();
   for (const Event& e : s.events) {
     if (e.id == id && e.account == scope) return s.render(e);

@@ -9,6 +9,8 @@
 //   routes.cpp           the URL table that picks a handler
 // A Handlers lives for one execute(); the Impl mutex is held throughout.
 
+#include <cctype>
+#include <span>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +20,27 @@
 #include "validate.hpp"
 
 namespace till::stripesim {
+
+// What Stripe lets a request expand on each object (the first segment of an expand[] entry).
+// The simulator renders latest_charge and payment_method (PaymentIntents), refunds (charges);
+// the others it accepts and leaves as ids.
+inline constexpr std::string_view kPiExpandableNames[] = {"latest_charge", "payment_method", "customer",
+                                                          "application",   "on_behalf_of",   "review"};
+inline constexpr std::string_view kChargeExpandableNames[] = {"refunds",         "payment_intent", "balance_transaction",
+                                                              "application_fee", "customer",       "on_behalf_of"};
+inline constexpr std::string_view kRefundExpandableNames[] = {"charge", "payment_intent", "balance_transaction",
+                                                              "failure_balance_transaction"};
+inline constexpr std::string_view kReaderExpandableNames[] = {"location"};
+inline constexpr std::span<const std::string_view> kPiExpandable{kPiExpandableNames};
+inline constexpr std::span<const std::string_view> kChargeExpandable{kChargeExpandableNames};
+inline constexpr std::span<const std::string_view> kRefundExpandable{kRefundExpandableNames};
+inline constexpr std::span<const std::string_view> kReaderExpandable{kReaderExpandableNames};
+inline constexpr std::span<const std::string_view> kNothingExpandable{};
+
+inline std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 struct Handlers {
   Api::Impl& s;
@@ -37,6 +60,9 @@ struct Handlers {
   ApiError record_decline(PaymentIntent& pi, Charge ch, const std::string& type, const std::string& code,
                           const std::string& decline_code);
   Out<void> apply_common(PaymentIntent& pi, bool creating);
+  Out<void> apply_fee(PaymentIntent& pi);
+  Out<void> apply_types(PaymentIntent& pi, bool creating);
+  Out<void> apply_method_options(PaymentIntent& pi);
   Out<Json> create_pi();
   Out<Json> update_pi(PaymentIntent& pi);
   Out<Json> confirm_pi(PaymentIntent& pi);
@@ -47,6 +73,8 @@ struct Handlers {
 
   Out<Json> do_refund(PaymentIntent& pi, std::optional<std::int64_t> amount, bool refund_fee,
                       const std::string& reason, const std::map<std::string, std::string>& md);
+  Out<std::string> refund_target();
+  Out<std::string> charge_to_pi(const std::string& target);
   Out<Json> create_refund();
   Out<Json> list_refunds();
   Out<Json> get_refund(const std::string& id);
@@ -65,6 +93,7 @@ struct Handlers {
   Out<Json> set_reader_display(Reader& r);
   Out<Json> refund_payment(Reader& r);
   Out<Json> cancel_action(Reader& r);
+  Out<std::pair<CardInfo, std::int64_t>> presented_card() const;
   Out<Json> present_payment_method(Reader& r);
 
   Out<Json> list_events();

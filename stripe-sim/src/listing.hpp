@@ -21,8 +21,9 @@ std::vector<const T*> newest_first(const Table<T>& m, const std::string& account
   return out;
 }
 
-// A list page: limit (1..100, default 10), starting_after, and created[gt|gte|lt|lte] (or
-// created=N) for objects that have a creation time.
+// A list page: limit (1..100, default 10), starting_after or ending_before (never both), and
+// created[gt|gte|lt|lte] (or created=N) for objects that have a creation time. With
+// ending_before the walk goes backwards, and has_more says whether more lie further back.
 template <class T, class Render>
 Out<Json> list_page(const Ctx& ctx, std::vector<const T*> items, Render render) {
   if constexpr (requires(const T& x) { x.created; }) {
@@ -53,14 +54,27 @@ Out<Json> list_page(const Ctx& ctx, std::vector<const T*> items, Render render) 
   if (ctx.params.has("limit")) {
     auto l = parse_int(ctx.params, "limit");
     if (!l) return tl::unexpected(l.error());
-    if (*l < 1 || *l > 100) return invalid("limit must be between 1 and 100", "limit");
+    if (*l < 1) return invalid("This value must be greater than or equal to 1.", "limit", "parameter_invalid_integer");
+    if (*l > 100) return invalid("This value must be less than or equal to 100.", "limit", "parameter_invalid_integer");
     limit = *l;
   }
+  if (auto x = exclusive(ctx.params, {"starting_after", "ending_before"}); !x) return tl::unexpected(x.error());
+  auto position = [&](const std::string& id, const char* param) -> Out<std::size_t> {
+    auto it = std::find_if(items.begin(), items.end(), [&](const T* x) { return x->id == id; });
+    if (it == items.end()) return invalid("No such object: '" + id + "'", param, "resource_missing");
+    return static_cast<std::size_t>(it - items.begin());
+  };
+  // starting_after: the page after the cursor; ending_before: the page just before it.
   std::size_t start = 0;
   if (const std::string* after = ctx.params.get("starting_after")) {
-    auto it = std::find_if(items.begin(), items.end(), [&](const T* x) { return x->id == *after; });
-    if (it == items.end()) return invalid("No such object: '" + *after + "'", "starting_after");
-    start = static_cast<std::size_t>(it - items.begin()) + 1;
+    auto at = position(*after, "starting_after");
+    if (!at) return tl::unexpected(at.error());
+    start = *at + 1;
+  } else if (const std::string* before = ctx.params.get("ending_before")) {
+    auto at = position(*before, "ending_before");
+    if (!at) return tl::unexpected(at.error());
+    start = *at > static_cast<std::size_t>(limit) ? *at - static_cast<std::size_t>(limit) : 0;
+    items.resize(*at);
   }
   Json data = Json::array();
   std::size_t i = start;
@@ -70,7 +84,7 @@ Out<Json> list_page(const Ctx& ctx, std::vector<const T*> items, Render render) 
   return Json{
       {"object", "list"},
       {"data", data},
-      {"has_more", i < items.size()},
+      {"has_more", ctx.params.has("ending_before") ? start > 0 : i < items.size()},
       {"url",
        "/v1/" + ctx.segments.front() +
            (ctx.segments.size() > 1 && ctx.segments.front() == "terminal" ? "/" + ctx.segments[1] : "")}};

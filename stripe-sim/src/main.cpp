@@ -45,6 +45,8 @@ void add_options(CLI::App& app, ServerOptions& o, Flags& f) {
   app.add_option("--seed", o.sim.seed, "seed for the fault and webhook dice (ids never come from it)");
   app.add_option("--id-seed", f.id_seed, "fix object ids for a reproducible demo (default: getrandom)");
   app.add_option("--state-dir", o.sim.state_dir, "keep the books in this folder across restarts");
+  app.add_option("--threads", o.threads, "io_context threads serving connections (default 2)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--rate-limit", f.rate_limit, "requests per second per account (0 = off)");
   app.add_option("--rate-limit-test", o.sim.rate_limit_test, "per-account limit, test keys");
   app.add_option("--rate-limit-live", o.sim.rate_limit_live, "per-account limit, live keys");

@@ -71,17 +71,100 @@ std::string Params::fingerprint() const {
   return out;
 }
 
-Out<std::int64_t> parse_int(const Params& p, std::string_view key) {
+Out<std::string> required(const Params& p, std::string_view key) {
   const std::string* s = p.get(key);
-  std::int64_t v = 0;
-  if (!s || s->empty()) {
-    return invalid("Missing required param: " + std::string(key) + ".", std::string(key), "parameter_missing");
+  if (!s) return invalid("Missing required param: " + std::string(key) + ".", std::string(key), "parameter_missing");
+  if (s->empty()) {
+    return invalid("You passed an empty string for '" + std::string(key) +
+                       "'. We assume empty values are an attempt to unset a parameter; however '" + std::string(key) +
+                       "' cannot be unset. You should remove '" + std::string(key) +
+                       "' from your request or supply a non-empty value.",
+                   std::string(key), "parameter_invalid_empty");
   }
+  return *s;
+}
+
+Out<std::int64_t> parse_int(const Params& p, std::string_view key) {
+  auto text = required(p, key);
+  if (!text) return tl::unexpected(text.error());
+  const std::string* s = &*text;
+  std::int64_t v = 0;
   const auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
   if (ec != std::errc{} || ptr != s->data() + s->size()) {
     return invalid("Invalid integer: " + *s, std::string(key), "parameter_invalid_integer");
   }
   return v;
+}
+
+Out<std::optional<std::string>> parse_enum(const Params& p, std::string_view key,
+                                           std::initializer_list<std::string_view> allowed) {
+  const std::string* s = p.get(key);
+  if (!s) return std::optional<std::string>();
+  if (std::find(allowed.begin(), allowed.end(), *s) != allowed.end()) return std::optional<std::string>(*s);
+  std::string list;
+  std::size_t i = 0;
+  for (std::string_view a : allowed) {
+    if (i > 0) list += allowed.size() > 2 ? ", " : " ";
+    if (i + 1 == allowed.size() && allowed.size() > 1) list += "or ";
+    list += a;
+    ++i;
+  }
+  return invalid("Invalid " + std::string(key) + ": must be one of " + list, std::string(key));
+}
+
+namespace {
+
+// "[line_items][0][amount]" matches "[line_items][#][amount]".
+bool matches_suffix(const std::vector<std::string>& path, std::string_view pattern) {
+  std::size_t i = 1;
+  while (!pattern.empty()) {
+    if (pattern.front() != '[' || i >= path.size()) return false;
+    const auto close = pattern.find(']');
+    const std::string_view seg = pattern.substr(1, close - 1);
+    if (seg == "#" ? !form::is_index(path[i]) : seg != path[i]) return false;
+    pattern.remove_prefix(close + 1);
+    ++i;
+  }
+  return i == path.size();
+}
+
+}  // namespace
+
+Out<void> allow_nested(const Params& p, std::string_view name, std::initializer_list<std::string_view> suffixes) {
+  for (const form::Pair& pair : p.pairs()) {
+    if (pair.path.front() != name) continue;
+    const bool known = std::any_of(suffixes.begin(), suffixes.end(),
+                                   [&](std::string_view s) { return matches_suffix(pair.path, s); });
+    if (!known) return invalid("Received unknown parameter: " + pair.key, pair.key, "parameter_unknown");
+  }
+  return {};
+}
+
+Out<void> exclusive(const Params& p, std::initializer_list<std::string_view> names) {
+  std::vector<std::string> given;
+  const auto top = p.top_level();
+  for (std::string_view n : names) {
+    if (top.contains(std::string(n))) given.emplace_back(n);
+  }
+  if (given.size() < 2) return {};
+  return invalid("You may only specify one of these parameters: " + given[0] + ", " + given[1] + ".", given[1],
+                 "parameters_exclusive");
+}
+
+Out<void> allow_expand(const std::vector<std::string>& expand, bool list,
+                       std::span<const std::string_view> expandable) {
+  for (const std::string& e : expand) {
+    std::string_view field = e;
+    if (list) {
+      if (!field.starts_with("data.")) return invalid("This property cannot be expanded (" + e + ").", "expand");
+      field.remove_prefix(5);
+    }
+    field = field.substr(0, field.find('.'));
+    if (std::find(expandable.begin(), expandable.end(), field) == expandable.end()) {
+      return invalid("This property cannot be expanded (" + e + ").", "expand");
+    }
+  }
+  return {};
 }
 
 Out<bool> parse_bool(const Params& p, std::string_view key) {

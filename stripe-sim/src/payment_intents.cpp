@@ -1,8 +1,6 @@
 // PaymentIntents (stripe.md section 4): create, update, confirm, capture, cancel, and the
 // confirmation that turns a test card into an approval or a decline.
 
-#include <set>
-
 #include "handlers.hpp"
 
 namespace till::stripesim {
@@ -112,7 +110,11 @@ Out<void> Handlers::confirm(PaymentIntent& pi) {
   if (!code.empty()) return tl::unexpected(record_decline(pi, std::move(ch), type, code, decline_code));
   ch.status = "succeeded";
   pi.last_payment_error = nullptr;
-  if (pi.capture_method == "manual") {
+  // A card_present capture_method option decides for card_present payments; manual_preferred
+  // is manual here (every simulated reader supports manual capture).
+  const Json& option = pi.method_options.value("card_present", Json::object());
+  const bool manual = (type == "card_present" && option.contains("capture_method")) || pi.capture_method == "manual";
+  if (manual) {
     pi.status = "requires_capture";
     pi.amount_capturable = pi.amount;
   } else {
@@ -130,100 +132,135 @@ Out<void> Handlers::confirm(PaymentIntent& pi) {
   return {};
 }
 
+// payment_method_options[card_present][...]: only the in-person options Stripe takes; a
+// card_present capture_method overrides the PaymentIntent's own for card_present payments.
+Out<void> Handlers::apply_method_options(PaymentIntent& pi) {
+  const Params& p = ctx.params;
+  if (auto a = allow_nested(p, "payment_method_options",
+                            {"[card_present][capture_method]", "[card_present][request_extended_authorization]",
+                             "[card_present][request_incremental_authorization_support]"});
+      !a) {
+    return a;
+  }
+  auto cm = parse_enum(p, "payment_method_options[card_present][capture_method]", {"manual", "manual_preferred"});
+  if (!cm) return tl::unexpected(cm.error());
+  if (*cm) pi.method_options["card_present"]["capture_method"] = **cm;
+  for (const char* flag : {"request_extended_authorization", "request_incremental_authorization_support"}) {
+    const std::string key = std::string("payment_method_options[card_present][") + flag + "]";
+    if (!p.has(key)) continue;
+    auto b = parse_bool(p, key);
+    if (!b) return tl::unexpected(b.error());
+    pi.method_options["card_present"][flag] = *b;
+  }
+  return {};
+}
+
+Out<void> Handlers::apply_fee(PaymentIntent& pi) {
+  const Params& p = ctx.params;
+  const std::string* given = p.get("application_fee_amount");
+  if (!given) return {};
+  if (!ctx.connected) {
+    return invalid(
+        "Can only apply an application_fee_amount when the PaymentIntent is attempting a direct payment "
+        "(using an OAuth key or Stripe-Account header) or destination payment (using "
+        "`transfer_data[destination]`).",
+        "application_fee_amount");
+  }
+  if (given->empty()) {
+    pi.application_fee_amount.reset();
+    return {};
+  }
+  auto fee = parse_int(p, "application_fee_amount");
+  if (!fee) return tl::unexpected(fee.error());
+  if (*fee < 0) {
+    return invalid("This value must be greater than or equal to 0.", "application_fee_amount",
+                   "parameter_invalid_integer");
+  }
+  if (*fee > pi.amount) {
+    return invalid("The application fee (" + std::to_string(*fee) + ") cannot be greater than the amount (" +
+                       std::to_string(pi.amount) + ").",
+                   "application_fee_amount");
+  }
+  pi.application_fee_amount = *fee;
+  return {};
+}
+
+Out<void> Handlers::apply_types(PaymentIntent& pi, bool creating) {
+  const Params& p = ctx.params;
+  if (!p.top_level().contains("allowed_payment_method_types")) {
+    if (creating) pi.allowed_types = {"card_present"};
+    return {};
+  }
+  if (p.has("allowed_payment_method_types")) {
+    return invalid("Invalid array", "allowed_payment_method_types");  // a scalar, empty or not
+  }
+  auto types = p.array("allowed_payment_method_types");
+  if (!types) return tl::unexpected(types.error());
+  for (const std::string& t : *types) {
+    if (t != "card_present" && t != "interac_present" && t != "card") {
+      return invalid("The payment method type provided: " + t + " is invalid. Please ensure the provided type "
+                     "is activated in your dashboard.",
+                     "allowed_payment_method_types", "payment_method_invalid_parameter");
+    }
+  }
+  pi.allowed_types = *types;
+  return {};
+}
+
+// What create and update share. The receipt email is checked the way Stripe checks an email
+// (one '@' with text either side, no spaces).
 Out<void> Handlers::apply_common(PaymentIntent& pi, bool creating) {
   const Params& p = ctx.params;
-  if (const std::string* cm = p.get("capture_method")) {
-    if (*cm != "automatic" && *cm != "automatic_async" && *cm != "manual") {
-      return invalid(
-          "Invalid capture_method: must be one of automatic, automatic_async, or "
-          "manual",
-          "capture_method");
-    }
-    pi.capture_method = *cm;
-  }
-  if (p.has("application_fee_amount")) {
-    if (!ctx.connected) {
-      return invalid(
-          "Can only apply an application_fee_amount when the PaymentIntent is "
-          "attempting a direct payment (using an OAuth key or Stripe-Account header) "
-          "or destination payment (using `transfer_data[destination]`).",
-          "application_fee_amount");
-    }
-    if (p.get("application_fee_amount")->empty()) {
-      pi.application_fee_amount.reset();
-    } else {
-      auto fee = parse_int(p, "application_fee_amount");
-      if (!fee) return tl::unexpected(fee.error());
-      if (*fee < 0 || *fee > pi.amount) {
-        return invalid("application_fee_amount must be between 0 and the amount.",
-                       "application_fee_amount");
-      }
-      pi.application_fee_amount = *fee;
-    }
-  }
-  if (auto m = apply_metadata(p, pi.metadata); !m) return tl::unexpected(m.error());
+  auto cm = parse_enum(p, "capture_method", {"automatic", "automatic_async", "manual"});
+  if (!cm) return tl::unexpected(cm.error());
+  if (*cm) pi.capture_method = **cm;
+  if (auto f = apply_fee(pi); !f) return f;
+  if (auto m = apply_metadata(p, pi.metadata); !m) return m;
+  if (auto o = apply_method_options(pi); !o) return o;
+  if (auto t = apply_types(pi, creating); !t) return t;
   if (const std::string* d = p.get("description")) pi.description = *d;
-  if (const std::string* d = p.get("receipt_email")) pi.receipt_email = *d;
+  if (const std::string* e = p.get("receipt_email")) {
+    const auto at = e->find('@');
+    const bool ok = e->empty() || (at != std::string::npos && at > 0 && at + 1 < e->size() &&
+                                   e->find('@', at + 1) == std::string::npos && e->find(' ') == std::string::npos);
+    if (!ok) return invalid("Invalid email address: " + *e, "receipt_email", "email_invalid");
+    pi.receipt_email = *e;
+  }
   if (const std::string* d = p.get("statement_descriptor_suffix")) {
     if (d->size() > 22) {
-      return invalid("statement_descriptor_suffix must be at most 22 characters",
-                     "statement_descriptor_suffix");
+      return invalid("statement_descriptor_suffix must be at most 22 characters", "statement_descriptor_suffix");
     }
     pi.statement_descriptor_suffix = *d;
   }
-  if (p.top_level().contains("allowed_payment_method_types")) {
-    // "allowed_payment_method_types=" (empty: unset) reads as no types, which is refused.
-    auto listed = p.has("allowed_payment_method_types") ? Out<std::vector<std::string>>()
-                                                         : p.array("allowed_payment_method_types");
-    if (!listed) return tl::unexpected(listed.error());
-    const std::vector<std::string>& types = *listed;
-    if (types.empty()) {
-      return invalid("allowed_payment_method_types must list at least one type",
-                     "allowed_payment_method_types");
-    }
-    for (const std::string& t : types) {
-      if (t != "card_present" && t != "interac_present" && t != "card") {
-        return invalid("The payment method type \"" + t + "\" is invalid.", "allowed_payment_method_types");
-      }
-    }
-    pi.allowed_types = types;
-  } else if (creating) {
-    pi.allowed_types = {"card_present"};
-  }
   if (const std::string* pm = p.get("payment_method")) {
-    if (!pm->empty() && !known_method(*pm)) {
-      return missing("PaymentMethod", *pm, "payment_method");
-    }
+    if (!pm->empty() && !known_method(*pm)) return missing("PaymentMethod", *pm, "payment_method");
     pi.payment_method = *pm;
-    if (!creating && !pm->empty() && pi.status == "requires_payment_method") {
-      pi.status = "requires_confirmation";
-    }
+    if (!creating && !pm->empty() && pi.status == "requires_payment_method") pi.status = "requires_confirmation";
   }
   return {};
 }
 
 Out<Json> Handlers::create_pi() {
   const Params& p = ctx.params;
-  if (auto a =
-          allow_only(p, {"amount", "currency", "allowed_payment_method_types", "capture_method",
-                         "application_fee_amount", "metadata", "description", "statement_descriptor_suffix",
-                         "receipt_email", "payment_method", "confirm", "payment_method_options"});
+  if (p.has("statement_descriptor")) {
+    return invalid(
+        "The `statement_descriptor` parameter is not supported for card payments; use "
+        "`statement_descriptor_suffix` instead.",
+        "statement_descriptor");
+  }
+  if (auto a = allow_only(p, {"amount", "currency", "allowed_payment_method_types", "capture_method",
+                              "application_fee_amount", "metadata", "description", "statement_descriptor_suffix",
+                              "receipt_email", "payment_method", "confirm", "payment_method_options"});
       !a) {
     return tl::unexpected(a.error());
   }
-  if (p.has("statement_descriptor")) {
-    return invalid(
-        "statement_descriptor is not supported for card payments; use "
-        "statement_descriptor_suffix.",
-        "statement_descriptor");
-  }
+  if (auto x = allow_expand(expand(), false, kPiExpandable); !x) return tl::unexpected(x.error());
   auto amount = parse_int(p, "amount");
   if (!amount) return tl::unexpected(amount.error());
-  const std::string* currency = p.get("currency");
-  if (!currency || currency->empty()) {
-    return invalid("Missing required param: currency.", "currency", "parameter_missing");
-  }
-  if (auto v = validate_amount(*amount, *currency); !v) return tl::unexpected(v.error());
+  auto currency = required(p, "currency");
+  if (!currency) return tl::unexpected(currency.error());
+  const std::string code = lower(*currency);  // Stripe takes ISO codes in either case
+  if (auto v = validate_amount(*amount, code); !v) return tl::unexpected(v.error());
   auto confirm_now = parse_bool(p, "confirm");
   if (!confirm_now) return tl::unexpected(confirm_now.error());
 
@@ -231,22 +268,17 @@ Out<Json> Handlers::create_pi() {
   pi.account = ctx.account;
   pi.livemode = ctx.livemode;
   pi.amount = *amount;
-  pi.currency = *currency;
+  pi.currency = code;
   if (auto c = apply_common(pi, true); !c) return tl::unexpected(c.error());
-  if (const std::string* cm = p.get("payment_method_options[card_present][capture_method]")) {
-    if (*cm == "manual" || *cm == "manual_preferred") pi.capture_method = "manual";
-  }
   if (*confirm_now && pi.payment_method.empty()) {
-    return invalid("You must provide a payment_method when confirm=true.", "payment_method",
-                   "parameter_missing");
+    return invalid("You must provide a payment_method when confirm=true.", "payment_method", "parameter_missing");
   }
   pi.id = s.new_object_id("pi_");
   pi.client_secret = pi.id + "_secret_" + s.new_id("", 25);
   pi.created = s.unix_now();
   pi.seq = ++s.seq;
   pi.status = pi.payment_method.empty() ? "requires_payment_method" : "requires_confirmation";
-  const std::string id = pi.id;
-  PaymentIntent& stored = s.payment_intents.insert(id, std::move(pi));
+  PaymentIntent& stored = s.payment_intents.insert(std::move(pi));
   emit_pi("payment_intent.created", stored);
   if (*confirm_now) {
     if (auto c = confirm(stored); !c) return tl::unexpected(c.error());
@@ -256,35 +288,39 @@ Out<Json> Handlers::create_pi() {
 
 Out<Json> Handlers::update_pi(PaymentIntent& pi) {
   const Params& p = ctx.params;
-  if (auto a =
-          allow_only(p, {"amount", "currency", "allowed_payment_method_types", "capture_method",
-                         "application_fee_amount", "metadata", "description", "statement_descriptor_suffix",
-                         "receipt_email", "payment_method", "payment_method_options"});
+  if (auto a = allow_only(p, {"amount", "currency", "allowed_payment_method_types", "capture_method",
+                              "application_fee_amount", "metadata", "description", "statement_descriptor_suffix",
+                              "receipt_email", "payment_method", "payment_method_options"});
       !a) {
     return tl::unexpected(a.error());
   }
-  const bool final_state = pi.status == "succeeded" || pi.status == "canceled";
-  const bool money_change = p.has("amount") || p.has("currency") || p.has("capture_method") ||
-                            p.has("payment_method") || p.has("application_fee_amount");
-  if (money_change && pi.status != "requires_payment_method" && pi.status != "requires_confirmation") {
-    return state_error(
-        "You cannot update amount, currency, capture_method, payment_method or "
-        "application_fee_amount of a PaymentIntent with status " +
-            pi.status + ".",
-        "payment_intent_unexpected_state");
-  }
-  (void)final_state;
+  if (auto x = allow_expand(expand(), false, kPiExpandable); !x) return tl::unexpected(x.error());
   PaymentIntent copy = pi;
   if (p.has("amount")) {
     auto amount = parse_int(p, "amount");
     if (!amount) return tl::unexpected(amount.error());
     copy.amount = *amount;
   }
-  if (const std::string* c = p.get("currency")) copy.currency = *c;
+  if (p.has("currency")) {
+    auto currency = required(p, "currency");
+    if (!currency) return tl::unexpected(currency.error());
+    copy.currency = lower(*currency);
+  }
   if (p.has("amount") || p.has("currency")) {
     if (auto v = validate_amount(copy.amount, copy.currency); !v) return tl::unexpected(v.error());
   }
   if (auto c = apply_common(copy, false); !c) return tl::unexpected(c.error());
+  const bool money_change = p.has("amount") || p.has("currency") || p.has("capture_method") ||
+                            p.has("payment_method") || p.has("application_fee_amount") ||
+                            p.top_level().contains("payment_method_options") ||
+                            p.top_level().contains("allowed_payment_method_types");
+  if (money_change && pi.status != "requires_payment_method" && pi.status != "requires_confirmation") {
+    return state_error(
+        "You cannot update amount, currency, capture_method, payment_method, payment_method_options, "
+        "allowed_payment_method_types or application_fee_amount of a PaymentIntent with status " +
+            pi.status + ".",
+        "payment_intent_unexpected_state");
+  }
   pi = std::move(copy);
   return s.render(pi, expand());
 }
@@ -293,24 +329,22 @@ Out<Json> Handlers::confirm_pi(PaymentIntent& pi) {
   if (auto a = allow_only(ctx.params, {"payment_method", "payment_method_options", "capture_method"}); !a) {
     return tl::unexpected(a.error());
   }
-  if (const std::string* cm = ctx.params.get("capture_method")) {
-    if (*cm != "automatic" && *cm != "automatic_async" && *cm != "manual") {
-      return invalid("Invalid capture_method", "capture_method");
-    }
-    if (pi.status == "requires_payment_method" || pi.status == "requires_confirmation") {
-      pi.capture_method = *cm;
-    }
-  }
+  if (auto x = allow_expand(expand(), false, kPiExpandable); !x) return tl::unexpected(x.error());
+  PaymentIntent copy = pi;
+  auto cm = parse_enum(ctx.params, "capture_method", {"automatic", "automatic_async", "manual"});
+  if (!cm) return tl::unexpected(cm.error());
+  if (auto o = apply_method_options(copy); !o) return tl::unexpected(o.error());
+  if (*cm) copy.capture_method = **cm;
   if (const std::string* pm = ctx.params.get("payment_method")) {
-    if (pi.status != "requires_payment_method" && pi.status != "requires_confirmation") {
-      return state_error("This PaymentIntent's status is " + pi.status + " and it cannot be confirmed.",
-                         "payment_intent_unexpected_state");
-    }
-    if (!known_method(*pm)) {
-      return missing("PaymentMethod", *pm, "payment_method");
-    }
-    pi.payment_method = *pm;
+    if (!known_method(*pm)) return missing("PaymentMethod", *pm, "payment_method");
+    copy.payment_method = *pm;
   }
+  if (pi.status != "requires_payment_method" && pi.status != "requires_confirmation") {
+    return state_error("This PaymentIntent's status is " + pi.status +
+                           ", but it must be requires_payment_method or requires_confirmation to be confirmed.",
+                       "payment_intent_unexpected_state");
+  }
+  pi = std::move(copy);
   if (auto c = confirm(pi); !c) return tl::unexpected(c.error());
   return s.render(pi, expand());
 }
@@ -321,6 +355,8 @@ Out<Json> Handlers::capture_pi(PaymentIntent& pi) {
       !a) {
     return tl::unexpected(a.error());
   }
+  if (auto x = allow_expand(expand(), false, kPiExpandable); !x) return tl::unexpected(x.error());
+  if (auto f = parse_bool(ctx.params, "final_capture"); !f) return tl::unexpected(f.error());
   std::int64_t amount = pi.amount_capturable;
   if (ctx.params.has("amount_to_capture")) {
     auto a = parse_int(ctx.params, "amount_to_capture");
@@ -343,8 +379,11 @@ Out<Json> Handlers::capture_pi(PaymentIntent& pi) {
                            "statuses may be captured: requires_capture.",
                        "payment_intent_unexpected_state");
   }
-  if (amount <= 0 || amount > pi.amount_capturable) {
-    return invalid("amount_to_capture must be greater than 0 and at most the amount_capturable (" +
+  if (amount < 1) {
+    return invalid("This value must be greater than or equal to 1.", "amount_to_capture", "amount_too_small");
+  }
+  if (amount > pi.amount_capturable) {
+    return invalid("The amount to capture (" + std::to_string(amount) + ") is greater than the amount_capturable (" +
                        std::to_string(pi.amount_capturable) + ").",
                    "amount_to_capture", "amount_too_large");
   }
@@ -369,18 +408,12 @@ Out<Json> Handlers::capture_pi(PaymentIntent& pi) {
 
 Out<Json> Handlers::cancel_pi(PaymentIntent& pi) {
   if (auto a = allow_only(ctx.params, {"cancellation_reason"}); !a) return tl::unexpected(a.error());
-  std::string reason;
-  if (const std::string* r = ctx.params.get("cancellation_reason")) {
-    static const std::set<std::string> kReasons = {"duplicate", "fraudulent", "requested_by_customer",
-                                                   "abandoned"};
-    if (!kReasons.contains(*r)) {
-      return invalid(
-          "Invalid cancellation_reason: must be one of duplicate, fraudulent, "
-          "requested_by_customer, or abandoned",
-          "cancellation_reason");
-    }
-    reason = *r;
-  }
+  if (auto x = allow_expand(expand(), false, kPiExpandable); !x) return tl::unexpected(x.error());
+  // "automatic" and "failed_invoice" are reasons Stripe sets itself, never a caller's.
+  auto given = parse_enum(ctx.params, "cancellation_reason",
+                          {"duplicate", "fraudulent", "requested_by_customer", "abandoned"});
+  if (!given) return tl::unexpected(given.error());
+  const std::string reason = given->value_or("");
   if (pi.status == "succeeded" || pi.status == "canceled") {
     return state_error("You cannot cancel this PaymentIntent because it has a status of " + pi.status +
                            ". Only a PaymentIntent with one of the following "

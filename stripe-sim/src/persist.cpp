@@ -45,7 +45,7 @@ Json row(const PaymentIntent& p) {
           {"application_fee_amount", opt(p.application_fee_amount)}, {"metadata", p.metadata},
           {"description", p.description}, {"statement_descriptor_suffix", p.statement_descriptor_suffix},
           {"receipt_email", p.receipt_email}, {"payment_method", p.payment_method},
-          {"allowed_types", p.allowed_types}, {"amount_capturable", p.amount_capturable},
+          {"allowed_types", p.allowed_types}, {"method_options", p.method_options}, {"amount_capturable", p.amount_capturable},
           {"amount_received", p.amount_received}, {"tip", p.tip}, {"latest_charge", p.latest_charge},
           {"last_payment_error", p.last_payment_error}, {"canceled_at", opt(p.canceled_at)},
           {"cancellation_reason", p.cancellation_reason}, {"created", p.created}, {"seq", p.seq},
@@ -58,6 +58,7 @@ void from(const Json& j, PaymentIntent& p) {
   get(j, "metadata", p.metadata), get(j, "description", p.description);
   get(j, "statement_descriptor_suffix", p.statement_descriptor_suffix), get(j, "receipt_email", p.receipt_email);
   get(j, "payment_method", p.payment_method), get(j, "allowed_types", p.allowed_types);
+  p.method_options = j.value("method_options", Json::object());
   get(j, "amount_capturable", p.amount_capturable), get(j, "amount_received", p.amount_received);
   get(j, "tip", p.tip), get(j, "latest_charge", p.latest_charge);
   p.last_payment_error = j.value("last_payment_error", Json());
@@ -146,13 +147,13 @@ void from(const Json& j, Reader& r) {
 Json row(const Event& e) {
   return {{"id", e.id}, {"account", e.account}, {"type", e.type}, {"request_id", e.request_id},
           {"idempotency_key", e.idempotency_key}, {"livemode", e.livemode}, {"created", e.created},
-          {"object", e.object}, {"seq", e.seq}};
+          {"object", e.object}, {"seq", e.seq}, {"pending_webhooks", e.pending_webhooks}};
 }
 void from(const Json& j, Event& e) {
   get(j, "id", e.id), get(j, "account", e.account), get(j, "type", e.type), get(j, "request_id", e.request_id);
   get(j, "idempotency_key", e.idempotency_key), get(j, "livemode", e.livemode), get(j, "created", e.created);
   e.object = j.value("object", Json());
-  get(j, "seq", e.seq);
+  get(j, "seq", e.seq), get(j, "pending_webhooks", e.pending_webhooks);
 }
 
 Json idem_json(const std::string& scope, const IdempotencyRecord& r) {

@@ -119,6 +119,10 @@ Out<void> scope_request(const Api::Impl& s, const Request& request, const std::s
   ctx.account = s.config.platform_account;
   const std::string* acct = request.header("Stripe-Account");
   if (!acct || *acct == s.config.platform_account) return {};
+  if (!acct->starts_with("acct_") || acct->size() <= 5) {
+    return invalid("The account ID provided as a value for the Stripe-Account header is invalid: '" + *acct + "'.", "",
+                   "account_invalid");
+  }
   if (!s.accounts.contains(*acct)) {
     ApiError e = plain(403,
                        "The provided key '" + mask_key(key) + "' does not have access to account '" + *acct +

@@ -21,6 +21,8 @@ struct Route {
     if (n == 1 && m == "GET") return h.list_pis();
     if (n == 2 && seg[1] == "search" && m == "GET") return h.search_pis();
     if (n == 2 && m == "GET") {
+      if (auto a = allow_only(ctx.params, {"client_secret"}); !a) return tl::unexpected(a.error());
+      if (auto x = allow_expand(h.expand(), false, kPiExpandable); !x) return tl::unexpected(x.error());
       auto pi = h.view_pi(seg[1]);
       if (!pi) return tl::unexpected(pi.error());
       return h.s.render(**pi, h.expand());
@@ -56,6 +58,8 @@ struct Route {
     if (n == 2 && m == "POST") return h.create_reader();
     if (n == 2 && m == "GET") return h.list_readers();
     if (n == 3 && m == "GET") {
+      if (auto a = allow_only(ctx.params, {}); !a) return tl::unexpected(a.error());
+      if (auto x = allow_expand(h.expand(), false, kReaderExpandable); !x) return tl::unexpected(x.error());
       auto r = h.view_reader(seg[2]);
       if (!r) return tl::unexpected(r.error());
       return h.s.render(**r);
@@ -100,9 +104,21 @@ struct Route {
 }  // namespace
 
 Out<Json> Handlers::get_account() {
-  return Json{{"id", ctx.account},         {"object", "account"},
-              {"charges_enabled", true},   {"payouts_enabled", true},
-              {"details_submitted", true}, {"type", ctx.connected ? "standard" : "platform"}};
+  if (auto a = allow_only(ctx.params, {}); !a) return tl::unexpected(a.error());
+  if (auto x = allow_expand(expand(), false, kNothingExpandable); !x) return tl::unexpected(x.error());
+  return Json{{"id", ctx.account},
+              {"object", "account"},
+              {"business_profile", {{"name", nullptr}, {"url", nullptr}, {"mcc", nullptr}}},
+              {"capabilities", {{"card_payments", "active"}, {"transfers", "active"}}},
+              {"charges_enabled", true},
+              {"controller", {{"type", ctx.connected ? "application" : "account"}}},
+              {"country", "US"},
+              {"default_currency", "usd"},
+              {"details_submitted", true},
+              {"email", nullptr},
+              {"metadata", Json::object()},
+              {"payouts_enabled", true},
+              {"type", ctx.connected ? "standard" : "platform"}};
 }
 
 Out<Json> Api::Impl::route(Ctx& ctx) {

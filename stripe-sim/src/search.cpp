@@ -96,14 +96,29 @@ bool matches(const PaymentIntent& pi, const Clause& c) {
 
 }  // namespace
 
+// "data.latest_charge" on a list is "latest_charge" on each item.
+static std::vector<std::string> item_expand(const std::vector<std::string>& expand) {
+  std::vector<std::string> out;
+  for (const std::string& e : expand) out.push_back(e.substr(5));
+  return out;
+}
+
 Out<Json> Handlers::list_pis() {
+  if (auto a = allow_only(ctx.params, {"limit", "starting_after", "ending_before", "created", "customer"}); !a) {
+    return tl::unexpected(a.error());
+  }
+  if (auto x = allow_expand(expand(), true, kPiExpandable); !x) return tl::unexpected(x.error());
   auto items = newest_first(s.payment_intents, ctx.account);
-  return list_page(ctx, items, [&](const PaymentIntent& pi) { return s.render(pi); });
+  if (ctx.params.has("customer")) items.clear();  // the simulator's PaymentIntents have no customer
+  const auto each = item_expand(expand());
+  return list_page(ctx, items, [&](const PaymentIntent& pi) { return s.render(pi, each); });
 }
 
 Out<Json> Handlers::search_pis() {
-  const std::string* q = ctx.params.get("query");
-  if (!q || q->empty()) return invalid("Missing required param: query.", "query", "parameter_missing");
+  if (auto a = allow_only(ctx.params, {"query", "limit", "page"}); !a) return tl::unexpected(a.error());
+  if (auto x = allow_expand(expand(), true, kPiExpandable); !x) return tl::unexpected(x.error());
+  auto q = required(ctx.params, "query");
+  if (!q) return tl::unexpected(q.error());
   auto clauses = parse_query(*q);
   if (!clauses) return tl::unexpected(clauses.error());
   std::vector<const PaymentIntent*> hits;
@@ -112,10 +127,21 @@ Out<Json> Handlers::search_pis() {
       hits.push_back(pi);
     }
   }
-  auto page = list_page(ctx, hits, [&](const PaymentIntent& pi) { return s.render(pi); });
+  // The page cursor is opaque to clients; here it is the id of the last hit of the page before.
+  std::size_t start = 0;
+  if (const std::string* cursor = ctx.params.get("page")) {
+    auto it = std::find_if(hits.begin(), hits.end(), [&](const PaymentIntent* pi) { return "page_" + pi->id == *cursor; });
+    if (it == hits.end()) return invalid("Invalid page: " + *cursor, "page");
+    start = static_cast<std::size_t>(it - hits.begin()) + 1;
+  }
+  hits.erase(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(start));
+  const auto each = item_expand(expand());
+  auto page = list_page(ctx, hits, [&](const PaymentIntent& pi) { return s.render(pi, each); });
   if (!page) return page;
   (*page)["object"] = "search_result";
-  (*page)["next_page"] = nullptr;
+  const Json& data = (*page)["data"];
+  (*page)["next_page"] =
+      (*page)["has_more"].get<bool>() ? Json("page_" + data.back()["id"].get<std::string>()) : Json(nullptr);
   (*page)["url"] = "/v1/payment_intents/search";
   return page;
 }

@@ -122,6 +122,7 @@ struct PaymentIntent {
   std::string description, statement_descriptor_suffix, receipt_email;
   std::string payment_method;
   std::vector<std::string> allowed_types{"card_present"};
+  Json method_options = Json::object();  // payment_method_options as given: {"card_present": {...}}
   std::int64_t amount_capturable = 0, amount_received = 0, tip = 0;
   std::string latest_charge;
   Json last_payment_error;  // null or object
@@ -193,6 +194,8 @@ struct Reader {
 struct Event {
   std::string id, account, type, request_id, idempotency_key;
   bool livemode = false;
+  // Endpoints that have not yet acknowledged it (2xx); counted down by record_delivery.
+  int pending_webhooks = 0;
   std::int64_t created = 0;
   Json object;
   std::uint64_t seq = 0;
@@ -308,6 +311,7 @@ struct Api::Impl {
   bool clock_dirty = false;
   std::deque<Delivery> outbox;
   std::vector<DeliveryRecord> delivery_log;
+  std::set<std::string> settled_deliveries;  // "event id\nurl" answered 2xx at least once
 
   // Persistence (persist.cpp). `broken` holds why the books can no longer be trusted to
   // reach disk (the journal failed to open or to write); every API request then gets a 503.
@@ -343,7 +347,7 @@ struct Api::Impl {
 
   // Rendering as the API answers (render.cpp).
   Json render(const PaymentIntent& pi, const std::vector<std::string>& expand = {}) const;
-  Json render(const Charge& ch) const;
+  Json render(const Charge& ch, const std::vector<std::string>& expand = {}) const;
   Json render(const Refund& r) const;
   Json render(const Location& l) const;
   Json render(const Reader& r) const;

@@ -51,22 +51,25 @@ Out<Json> Handlers::create_location() {
   if (auto a = allow_only(p, {"display_name", "address", "metadata", "configuration_overrides"}); !a) {
     return tl::unexpected(a.error());
   }
-  const std::string* name = p.get("display_name");
-  if (!name || name->empty()) {
-    return invalid("Missing required param: display_name.", "display_name", "parameter_missing");
+  if (auto x = allow_expand(expand(), false, kNothingExpandable); !x) return tl::unexpected(x.error());
+  auto name = required(p, "display_name");
+  if (!name) return tl::unexpected(name.error());
+  if (auto n = allow_nested(p, "address", {"[line1]", "[line2]", "[city]", "[state]", "[postal_code]", "[country]"});
+      !n) {
+    return tl::unexpected(n.error());
   }
-  bool nested = false;
-  auto address = p.children("address", &nested);
-  if (!address.contains("country")) {
-    return invalid("Missing required param: address[country].", "address[country]", "parameter_missing");
-  }
+  auto country = required(p, "address[country]");
+  if (!country) return tl::unexpected(country.error());
+  auto address = p.children("address");
+  std::map<std::string, std::string> metadata;
+  if (auto m = apply_metadata(p, metadata); !m) return tl::unexpected(m.error());
   Location l;
   l.id = s.new_object_id("tml_");
   l.account = ctx.account;
   l.livemode = ctx.livemode;
   l.display_name = *name;
   for (auto& [k, v] : address) l.address[k] = v;
-  if (auto m = apply_metadata(p, l.metadata); !m) return tl::unexpected(m.error());
+  l.metadata = std::move(metadata);
   l.seq = ++s.seq;
   const Json j = s.render(l);
   s.locations.insert(std::move(l));
@@ -78,20 +81,19 @@ Out<Json> Handlers::create_reader() {
   if (auto a = allow_only(p, {"registration_code", "label", "location", "metadata"}); !a) {
     return tl::unexpected(a.error());
   }
-  const std::string* code = p.get("registration_code");
-  if (!code || code->empty()) {
-    return invalid("Missing required param: registration_code.", "registration_code", "parameter_missing");
-  }
+  if (auto x = allow_expand(expand(), false, kReaderExpandable); !x) return tl::unexpected(x.error());
+  auto code = required(p, "registration_code");
+  if (!code) return tl::unexpected(code.error());
   if (*code != "simulated-wpe") {
     return invalid("The registration code '" + *code +
                        "' is invalid. In test mode, use "
                        "simulated-wpe to register a simulated WisePOS E.",
                    "registration_code", "invalid_registration_code");
   }
-  const std::string* loc = p.get("location");
-  if (!loc || loc->empty()) {
-    return invalid("Missing required param: location.", "location", "parameter_missing");
-  }
+  auto loc = required(p, "location");
+  if (!loc) return tl::unexpected(loc.error());
+  std::map<std::string, std::string> metadata;
+  if (auto m = apply_metadata(p, metadata); !m) return tl::unexpected(m.error());
   const Location* location = s.locations.find(*loc);
   if (!location || location->account != ctx.account) {
     return missing("terminal.location", *loc, "location");
@@ -103,7 +105,7 @@ Out<Json> Handlers::create_reader() {
   r.location = *loc;
   r.serial_number = s.new_id("WSC513", 9);
   if (const std::string* label = p.get("label")) r.label = *label;
-  if (auto m = apply_metadata(p, r.metadata); !m) return tl::unexpected(m.error());
+  r.metadata = std::move(metadata);
   r.seq = ++s.seq;
   const Json j = s.render(r);
   s.readers.insert(std::move(r));
@@ -114,10 +116,17 @@ Out<Json> Handlers::process_payment_intent(Reader& r) {
   if (auto a = allow_only(ctx.params, {"payment_intent", "process_config"}); !a) {
     return tl::unexpected(a.error());
   }
-  const std::string* id = ctx.params.get("payment_intent");
-  if (!id || id->empty()) {
-    return invalid("Missing required param: payment_intent.", "payment_intent", "parameter_missing");
+  if (auto x = allow_expand(expand(), false, kReaderExpandable); !x) return tl::unexpected(x.error());
+  if (auto n = allow_nested(ctx.params, "process_config",
+                            {"[skip_tipping]", "[enable_customer_cancellation]", "[tipping][amount_eligible]"});
+      !n) {
+    return tl::unexpected(n.error());
   }
+  for (const char* flag : {"process_config[skip_tipping]", "process_config[enable_customer_cancellation]"}) {
+    if (auto b = parse_bool(ctx.params, flag); !b) return tl::unexpected(b.error());
+  }
+  auto id = required(ctx.params, "payment_intent");
+  if (!id) return tl::unexpected(id.error());
   auto pi = find_pi(*id, "payment_intent");
   if (!pi) return tl::unexpected(pi.error());
   if (auto av = reader_available(r); !av) return tl::unexpected(av.error());
@@ -131,8 +140,7 @@ Out<Json> Handlers::process_payment_intent(Reader& r) {
   a.status = "in_progress";
   a.payment_intent = *id;
   a.detail = {{"payment_intent", *id}};
-  bool nested = false;
-  auto config = ctx.params.children("process_config", &nested);
+  auto config = ctx.params.children("process_config");
   if (!config.empty()) a.detail["process_config"] = config;
   r.action = std::move(a);
   return action_started(r);
@@ -141,9 +149,15 @@ Out<Json> Handlers::process_payment_intent(Reader& r) {
 Out<Json> Handlers::set_reader_display(Reader& r) {
   const Params& p = ctx.params;
   if (auto a = allow_only(p, {"type", "cart"}); !a) return tl::unexpected(a.error());
-  const std::string* type = p.get("type");
-  if (!type || *type != "cart") return invalid("type must be cart", "type", "parameter_missing");
-  if (auto av = reader_available(r); !av) return tl::unexpected(av.error());
+  if (auto x = allow_expand(expand(), false, kReaderExpandable); !x) return tl::unexpected(x.error());
+  if (auto t = required(p, "type"); !t) return tl::unexpected(t.error());
+  if (auto t = parse_enum(p, "type", {"cart"}); !t) return tl::unexpected(t.error());
+  if (auto n = allow_nested(p, "cart",
+                            {"[currency]", "[tax]", "[total]", "[line_items][#][amount]",
+                             "[line_items][#][description]", "[line_items][#][quantity]"});
+      !n) {
+    return tl::unexpected(n.error());
+  }
   Json cart = Json::object();
   Json items = Json::array();
   for (int i = 0;; ++i) {
@@ -169,9 +183,10 @@ Out<Json> Handlers::set_reader_display(Reader& r) {
       cart[f] = *v;
     }
   }
-  if (!cart.contains("currency") || !cart.contains("total")) {
-    return invalid("cart[currency] and cart[total] are required.", "cart", "parameter_missing");
+  for (const char* required_key : {"cart[currency]", "cart[total]"}) {
+    if (auto v = required(p, required_key); !v) return tl::unexpected(v.error());
   }
+  if (auto av = reader_available(r); !av) return tl::unexpected(av.error());
   ReaderAction a;
   a.type = "set_reader_display";
   a.status = "in_progress";
@@ -188,33 +203,31 @@ Out<Json> Handlers::refund_payment(Reader& r) {
       !a) {
     return tl::unexpected(a.error());
   }
-  std::string pi_id;
-  if (const std::string* id = p.get("payment_intent")) {
-    pi_id = *id;
-  } else if (const std::string* cid = p.get("charge")) {
-    const Charge* ch = s.charges.find(*cid);
-    if (!ch || ch->account != ctx.account) return missing("charge", *cid, "charge");
-    pi_id = ch->payment_intent;
-  } else {
-    return invalid("payment_intent or charge is required.", "payment_intent", "parameter_missing");
-  }
-  auto pi = find_pi(pi_id, "payment_intent");
-  if (!pi) return tl::unexpected(pi.error());
+  if (auto x = allow_expand(expand(), false, kReaderExpandable); !x) return tl::unexpected(x.error());
+  auto target = refund_target();
+  if (!target) return tl::unexpected(target.error());
   ReaderAction a;
   a.type = "refund_payment";
   a.status = "in_progress";
-  a.payment_intent = pi_id;
   if (p.has("amount")) {
     auto v = parse_int(p, "amount");
     if (!v) return tl::unexpected(v.error());
+    if (*v < 1) return invalid("This value must be greater than or equal to 1.", "amount", "amount_too_small");
     a.refund_amount = *v;
   }
-  auto fee = parse_bool(p, "refund_application_fee");
-  if (!fee) return tl::unexpected(fee.error());
-  a.refund_application_fee = *fee;
+  for (const char* flag : {"refund_application_fee", "reverse_transfer"}) {
+    auto b = parse_bool(p, flag);
+    if (!b) return tl::unexpected(b.error());
+    if (std::string_view(flag) == "refund_application_fee") a.refund_application_fee = *b;
+  }
   if (auto m = apply_metadata(p, a.refund_metadata); !m) return tl::unexpected(m.error());
+  auto pi_id = charge_to_pi(*target);
+  if (!pi_id) return tl::unexpected(pi_id.error());
+  auto pi = find_pi(*pi_id, "payment_intent");
+  if (!pi) return tl::unexpected(pi.error());
+  a.payment_intent = *pi_id;
   if (auto av = reader_available(r); !av) return tl::unexpected(av.error());
-  a.detail = {{"payment_intent", pi_id},
+  a.detail = {{"payment_intent", *pi_id},
               {"charge", (*pi)->latest_charge},
               {"amount", optional_int(a.refund_amount)},
               {"refund_application_fee", a.refund_application_fee}};
@@ -224,6 +237,7 @@ Out<Json> Handlers::refund_payment(Reader& r) {
 
 Out<Json> Handlers::cancel_action(Reader& r) {
   if (auto a = allow_only(ctx.params, {}); !a) return tl::unexpected(a.error());
+  if (auto x = allow_expand(expand(), false, kReaderExpandable); !x) return tl::unexpected(x.error());
   if (r.status != "online") return tl::unexpected(reader_available(r).error());
   if (!r.action || r.action->status != "in_progress") {
     return state_error("This reader has no in-progress action to cancel.",
@@ -246,21 +260,37 @@ Out<Json> Handlers::cancel_action(Reader& r) {
 }
 
 Out<Json> Handlers::list_locations() {
+  if (auto a = allow_only(ctx.params, {"limit", "starting_after", "ending_before"}); !a) return tl::unexpected(a.error());
+  if (auto x = allow_expand(expand(), true, kNothingExpandable); !x) return tl::unexpected(x.error());
   auto items = newest_first(s.locations, ctx.account);
   return list_page(ctx, items, [&](const Location& l) { return s.render(l); });
 }
 
 Out<Json> Handlers::get_location(const std::string& id) {
+  if (auto a = allow_only(ctx.params, {}); !a) return tl::unexpected(a.error());
+  if (auto x = allow_expand(expand(), false, kNothingExpandable); !x) return tl::unexpected(x.error());
   const Location* l = s.locations.find(id);
   if (!l || l->account != ctx.account) return missing("terminal.location", id);
   return s.render(*l);
 }
 
 Out<Json> Handlers::list_readers() {
-  auto items = newest_first(s.readers, ctx.account);
-  if (const std::string* loc = ctx.params.get("location")) {
-    std::erase_if(items, [&](const Reader* r) { return r->location != *loc; });
+  if (auto a = allow_only(ctx.params, {"location", "status", "device_type", "serial_number", "limit",
+                                       "starting_after", "ending_before"});
+      !a) {
+    return tl::unexpected(a.error());
   }
+  if (auto x = allow_expand(expand(), true, kReaderExpandable); !x) return tl::unexpected(x.error());
+  auto status = parse_enum(ctx.params, "status", {"online", "offline"});
+  if (!status) return tl::unexpected(status.error());
+  auto items = newest_first(s.readers, ctx.account);
+  std::erase_if(items, [&](const Reader* r) {
+    const std::string* loc = ctx.params.get("location");
+    const std::string* serial = ctx.params.get("serial_number");
+    const std::string* type = ctx.params.get("device_type");
+    return (loc && r->location != *loc) || (*status && r->status != **status) ||
+           (serial && r->serial_number != *serial) || (type && *type != "simulated_wisepos_e");
+  });
   return list_page(ctx, items, [&](const Reader& r) { return s.render(r); });
 }
 

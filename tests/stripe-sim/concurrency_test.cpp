@@ -29,7 +29,7 @@ TEST_CASE("many concurrent clients against a 4-thread server: every request answ
         // Clients 2k and 2k+1 send the same sales with the same keys, each twice, so that one
         // key races across connections and threads.
         const std::string sale = "s" + std::to_string(c / 2) + "-" + std::to_string(i);
-        const std::string body = "amount=" + std::to_string(1000 + i) +
+        const std::string body = "amount=" + std::to_string(1000 + 100 * i) +
                                  "&currency=usd&payment_method=pm_card_visa&confirm=true&metadata[sale_id]=" + sale;
         for (int attempt = 0; attempt < 2; ++attempt) {
           auto r = http.request("POST", "/v1/payment_intents", sim.headers("key-" + sale, kAccount), body);

@@ -231,7 +231,7 @@ TEST_CASE("events carry Stripe's event fields and pending_webhooks counts down a
 TEST_CASE("lists page backwards with ending_before and search pages with next_page") {
   Sim sim;
   std::vector<std::string> ids;  // oldest first
-  for (int i = 0; i < 5; ++i) ids.push_back(sim.pay(1000 + i, "&metadata[batch]=b")["id"]);
+  for (int i = 0; i < 5; ++i) ids.push_back(sim.pay(1000 + 100 * i, "&metadata[batch]=b")["id"]);
   auto back = sim.get("/v1/payment_intents?limit=2&ending_before=" + ids[1]);  // the two newer than ids[1]
   REQUIRE(back.status == 200);
   REQUIRE(back.json["data"].size() == 2);
