@@ -495,7 +495,8 @@ std::string age_text(std::chrono::milliseconds age) {
 void draw_status_bar(const pos::Model& m, ViewState& state, const ViewEnv& env) {
   // The mode without its detail (the simulator's address is in the settings): the bar must fit.
   const std::string& mode = env.config.mode;
-  text(env.log, "Till  |  register " + env.config.register_id + "  |  " + mode.substr(0, mode.find(" (")));
+  const std::string& reg = env.config.register_name.empty() ? env.config.register_id : env.config.register_name;
+  text(env.log, "Till  |  " + reg + "  |  " + mode.substr(0, mode.find(" (")));
   ImGui::SameLine();
   if (m.reader.connected) {
     badge(env.log, "READER OK", Tone::Good);
@@ -1076,7 +1077,7 @@ void readers_tab(const pos::Model& m, const ViewEnv& env) {
 void settings_tab(BackOfficeViewState& state, const ViewEnv& env) {
   const KioskConfig& c = env.config;
   const float x = 300.0f * ImGui::GetFontSize() / 20.0f;
-  total_row(env.log, "Register", c.register_id, x);
+  total_row(env.log, "Register", c.register_name.empty() ? c.register_id : c.register_name + " (" + c.register_id + ")", x);
   total_row(env.log, "Connected account", c.account_id.empty() ? "(none)" : c.account_id, x);
   total_row(env.log, "Location", c.location_id.empty() ? "(none)" : c.location_id, x);
   total_row(env.log, "Mode", c.mode, x);
