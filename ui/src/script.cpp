@@ -397,7 +397,9 @@ Status ScriptRunner::execute(const ScriptStep& step, const FrameLog& log) {
 Result<std::vector<std::string>> run_script_headless(std::vector<ScriptStep> steps, Kiosk& kiosk, ScriptWorld& world,
                                                      std::chrono::milliseconds step_timeout,
                                                      std::vector<std::string>* sales) {
-  HeadlessContext ctx;
+  auto opened = HeadlessContext::open();
+  if (!opened) return fail(opened.error());
+  HeadlessContext& ctx = **opened;
   ScriptRunner runner(std::move(steps), kiosk, world, "", false, step_timeout);
   FrameLog log;
   while (!runner.done()) {
