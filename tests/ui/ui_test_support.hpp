@@ -231,6 +231,7 @@ class ViewHarness {
   bool shows(const std::string& text) const { return log_.shows(text); }
   std::string dump() const { return log_.dump(); }
   ViewState& state() { return state_; }
+  const FrameLog& log() const { return log_; }
   FakeClock& clock() { return clock_; }
   KioskConfig& config() { return config_; }
 

@@ -144,6 +144,8 @@ TEST_CASE("a malformed discount is refused on screen and dispatches nothing") {
   ViewHarness h;
   const pos::Model m = cart_fixture().model();
   h.show(m);
+  h.tap(m, "Discount / tip");
+  h.show(m);
   h.tap(m, "Cart discount");
   h.type(m, "ten");
   const auto actions = h.tap(m, "Apply cart discount");
@@ -155,6 +157,8 @@ TEST_CASE("a malformed discount is refused on screen and dispatches nothing") {
 TEST_CASE("tip presets dispatch a tip computed from the taxed subtotal") {
   ViewHarness h;
   const pos::Model m = cart_fixture().model();
+  h.show(m);
+  h.tap(m, "Discount / tip");
   h.show(m);
   const auto tip = first_of<pos::SetTip>(h.tap(m, "20%"));
   REQUIRE(tip.has_value());

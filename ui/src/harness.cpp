@@ -15,6 +15,9 @@
 #include <imgui_impl_opengl3.h>
 #include <stb_image_write.h>  // Debian's libstb ships the compiled writer: no IMPLEMENTATION here
 
+#include "till/ui/palette.hpp"
+#include "till/ui/widgets.hpp"
+
 namespace till::ui {
 namespace {
 
@@ -26,10 +29,42 @@ void apply_style(float scale) {
   ImGuiStyle& style = ImGui::GetStyle();
   style.WindowRounding = 0.0f;
   style.FrameRounding = 4.0f;
-  style.FramePadding = ImVec2(10.0f, 8.0f);
+  style.WindowPadding = ImVec2(8.0f, 8.0f);
+  // Every button, field and line is one frame high: the body text plus this padding makes it
+  // kTouchPx (48 px) at scale 1, the size a finger needs.
+  style.FramePadding = ImVec2(10.0f, (kTouchPx - kBodyPx) / 2);
   style.ItemSpacing = ImVec2(10.0f, 8.0f);
+  style.ItemInnerSpacing = ImVec2(8.0f, 6.0f);
+  style.CellPadding = ImVec2(6.0f, 1.0f);
   style.ScrollbarSize = 22.0f;  // wide enough for a finger
+  style.DisabledAlpha = 0.6f;
   style.ScaleAllSizes(scale);
+
+  using namespace palette;
+  ImVec4* c = style.Colors;
+  c[ImGuiCol_Text] = kText;
+  c[ImGuiCol_TextDisabled] = kTextMuted;
+  c[ImGuiCol_WindowBg] = kWindow;
+  c[ImGuiCol_ChildBg] = ImVec4(0, 0, 0, 0);
+  c[ImGuiCol_PopupBg] = kPopup;
+  c[ImGuiCol_Border] = kBorder;
+  c[ImGuiCol_Separator] = kBorder;
+  c[ImGuiCol_FrameBg] = kField;
+  c[ImGuiCol_FrameBgHovered] = kFieldHovered;
+  c[ImGuiCol_FrameBgActive] = kFieldHovered;
+  c[ImGuiCol_TitleBg] = kSelected;
+  c[ImGuiCol_TitleBgActive] = kSelected;
+  c[ImGuiCol_Button] = kButton;
+  c[ImGuiCol_ButtonHovered] = kButtonHovered;
+  c[ImGuiCol_ButtonActive] = kButtonActive;
+  c[ImGuiCol_Header] = kSelected;
+  c[ImGuiCol_HeaderHovered] = kSelectedHovered;
+  c[ImGuiCol_HeaderActive] = kSelected;
+  c[ImGuiCol_TableRowBg] = ImVec4(0, 0, 0, 0);
+  c[ImGuiCol_TableRowBgAlt] = kRowAlt;
+  c[ImGuiCol_TableHeaderBg] = kButtonActive;
+  c[ImGuiCol_NavHighlight] = kFocus;
+  c[ImGuiCol_ModalWindowDimBg] = ImVec4(0, 0, 0, 0.6f);
 }
 
 // Latin-1 plus what names, money and messages use beyond it: Latin Extended-A (names), general

@@ -101,18 +101,26 @@ tap Latte
 tap Latte
 scan 2000000000145
 expect text Butter Croissant
-tap 15%
 expect text TOTAL
 screenshot 01-sell
+tap line: Latte
+expect button Apply line discount
+screenshot 02-line-editor
+tap Done
+tap Discount / tip
+tap 15%
+expect text Total now
+screenshot 03-sale-options
+tap Done
 tap Charge card (F2)
 expect screen payment
 expect text Present card
-screenshot 02-payment
+screenshot 04-payment
 card visa
 expect screen receipt
 expect text OK PAID
 expect text APPROVED
-screenshot 03-receipt-approved
+screenshot 05-receipt-approved
 print receipt
 tap Customer email
 type ada@example.com
@@ -126,7 +134,7 @@ expect text Present card
 card insufficient_funds
 expect text Insufficient funds
 expect button Try another card
-screenshot 04-declined
+screenshot 06-declined
 tap Try another card
 expect text Present card
 card mastercard
@@ -142,7 +150,7 @@ card amex
 expect text Outcome unknown
 expect no-button Try another card
 expect no-button Cancel payment
-screenshot 05-in-doubt
+screenshot 07-in-doubt
 stripe answers
 expect screen receipt
 expect text OK PAID
@@ -160,7 +168,11 @@ expect text STORED OFFLINE
 tap New sale (F5)
 tap Espresso
 expect text 1 payment stored
-screenshot 06-offline-banner
+screenshot 08-offline-banner
+tap Cash
+expect button Take cash
+screenshot 09-cash
+tap Close
 tap Clear cart
 # Back online: the stored payment is forwarded and approved.
 online
@@ -168,20 +180,22 @@ expect text ONLINE
 expect no-text 1 payment stored
 # 5. Back office behind the manager PIN.
 tap Manager (F9)
+expect button OK
+screenshot 10-manager-pin
 type 1234
 tap OK
 expect screen back_office
 expect text done:
-screenshot 07-back-office
+screenshot 11-back-office
 tap Needs attention (0)
 expect text Nothing needs attention
-screenshot 08-back-office-attention
+screenshot 12-back-office-attention
 tap Readers
 expect text OK CONNECTED
 expect text Firmware
 tap Install update
 expect text install_update done
-screenshot 09-back-office-readers
+screenshot 13-back-office-readers
 tap Refunds
 tap Receipt number (sale id, 8+ characters)
 type-receipt 1
@@ -191,14 +205,14 @@ tap Amount
 type 1.00
 tap Refund amount
 expect text Refund of USD 1.00 queued
-screenshot 10-back-office-refund
+screenshot 14-back-office-refund
 tap Settings
 expect text API key
-screenshot 11-back-office-settings
+screenshot 15-back-office-settings
 tap End of day
 expect text End of day 20
 expect text Declined attempts
-screenshot 12-back-office-end-of-day
+screenshot 16-back-office-end-of-day
 tap Close back office
 print sync
 )";

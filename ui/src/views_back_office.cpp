@@ -1,6 +1,7 @@
 // The back office: the manager PIN pad, the tab shell, and the tabs that act on payments (sync
 // queue, needs attention, refunds).
 
+#include <algorithm>
 #include <string>
 
 #include "till/ui/input_parse.hpp"
@@ -45,36 +46,36 @@ void queue_tab(const pos::Model& m, const ViewEnv& env) {
 void attention_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEnv& env) {
   const pos::Currency fallback = env.config.catalog.currency();
   if (m.phase == PaymentPhase::InDoubt || m.phase == PaymentPhase::Authorizing) {
-    text(env.log, "The register is waiting for a payment outcome.", Tone::Warning);
-    ImGui::SameLine();
+    wrapped_text(env.log, "The register is waiting for a payment outcome.", Tone::Warning);
     if (touch_button(env.log, "Set current sale aside")) env.dispatch(pos::SetAsideSale{});
   }
   if (m.back_office.attention.empty()) {
     text(env.log, "Nothing needs attention.");
     return;
   }
-  field(env.log, "##note", "Note for 'Mark handled' (required)", state.note, 480);
+  const char* note_hint = "Note for 'Mark handled' (required)";
+  field(env.log, "##note", note_hint, state.note, std::min(ImGui::GetContentRegionAvail().x, field_width(note_hint)));
   for (std::size_t i = 0; i < m.back_office.attention.size(); ++i) {
     const pos::AttentionItem& item = m.back_office.attention[i];
     ImGui::PushID(static_cast<int>(i));
     ImGui::Separator();
     badge(env.log, attention_kind(item.kind),
           item.kind == pos::AttentionItem::Kind::InDoubt ? Tone::Warning : Tone::Bad);
-    ImGui::SameLine();
-    text(env.log, "sale " + item.sale_id + "  " + money(item.amount, item.currency, fallback) + "  since " +
-                      age_text(env.now - item.since) + " ago");
-    if (!item.last_error.empty()) text(env.log, "Last error: " + item.last_error);
-    if (!item.last_request_id.empty()) text(env.log, "Stripe request id: " + item.last_request_id);
-    if (!item.customer_contact.empty()) text(env.log, "Customer contact: " + item.customer_contact);
+    wrapped_text(env.log, "sale " + item.sale_id + "  " + money(item.amount, item.currency, fallback) + "  since " +
+                              age_text(env.now - item.since) + " ago");
+    if (!item.last_error.empty()) wrapped_text(env.log, "Last error: " + item.last_error);
+    if (!item.last_request_id.empty()) wrapped_text(env.log, "Stripe request id: " + item.last_request_id);
+    if (!item.customer_contact.empty()) wrapped_text(env.log, "Customer contact: " + item.customer_contact);
     if (item.kind == pos::AttentionItem::Kind::InDoubt) {
-      text(env.log, "Checking with Stripe (same idempotency key). Do not charge the customer again.");
+      wrapped_text(env.log, "Checking with Stripe (same idempotency key). Do not charge the customer again.");
     }
     if (item.operation_id != 0) {
-      if (item.kind == pos::AttentionItem::Kind::Dead &&
-          touch_button(env.log, "Retry (same key)")) {
-        env.dispatch(pos::RetryOperation{item.operation_id});
+      Flow flow(ImGui::GetContentRegionAvail().x);
+      if (item.kind == pos::AttentionItem::Kind::Dead) {
+        flow.next(touch_button_size("Retry (same key)").x);
+        if (touch_button(env.log, "Retry (same key)")) env.dispatch(pos::RetryOperation{item.operation_id});
       }
-      if (item.kind == pos::AttentionItem::Kind::Dead) ImGui::SameLine();
+      flow.next(touch_button_size("Mark handled").x);
       if (touch_button(env.log, "Mark handled")) {
         if (state.note[0] == '\0') {
           state.input_error = "Write a note first: say what was done";
@@ -94,38 +95,45 @@ void attention_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEn
 void past_sale_refund(const pos::Model& m, BackOfficeViewState& state, const ViewEnv& env) {
   const pos::BackOffice& bo = m.back_office;
   text(env.log, "Refund a past sale:");
-  field(env.log, "##receiptno", "Receipt number (sale id, 8+ characters)", state.refund_receipt_number, 420);
-  ImGui::SameLine();
-  if (touch_button(env.log, "Find sale")) {
+  const char* hint = "Receipt number (sale id, 8+ characters)";
+  Flow flow(ImGui::GetContentRegionAvail().x);
+  const float number_w = std::min(ImGui::GetContentRegionAvail().x, field_width(hint));
+  flow.next(number_w);
+  const bool entered = field(env.log, "##receiptno", hint, state.refund_receipt_number, number_w);
+  flow.next(touch_button_size("Find sale").x);
+  if (touch_button(env.log, "Find sale") || entered) {
     env.dispatch(pos::FindSaleForRefund{state.refund_receipt_number.data()});
   }
   if (bo.refund_lookup_running) text(env.log, ".. looking the sale up", Tone::Info);
-  if (!bo.refund_lookup_error.empty()) text(env.log, "! " + bo.refund_lookup_error, Tone::Bad);
+  if (!bo.refund_lookup_error.empty()) wrapped_text(env.log, "! " + bo.refund_lookup_error, Tone::Bad);
   if (!bo.refund_sale) return;
   const pos::PastSale& past = *bo.refund_sale;
   const pos::Currency cur = currency_of(past.sale.currency, env.config.catalog.currency());
-  text(env.log, "Sale " + past.sale.id + "  " + std::string(pos::to_string(past.sale.state)) + "  total " +
-                    money(past.sale.total, cur) + "  refundable " + money(past.refundable, cur));
+  wrapped_text(env.log, "Sale " + past.sale.id + "  " + std::string(pos::to_string(past.sale.state)) + "  total " +
+                            money(past.sale.total, cur) + "  refundable " + money(past.refundable, cur));
   for (const auto& line : past.sale.lines) {
-    text(env.log, "  " + std::to_string(line.quantity) + " x " + line.name + "  " + money(line.gross, cur));
+    wrapped_text(env.log, "  " + std::to_string(line.quantity) + " x " + line.name + "  " + money(line.gross, cur));
   }
   for (const auto& p : past.payments) {
     if (p.tender != pos::TenderKind::Card || p.state != AttemptState::Approved) continue;
     ImGui::PushID(p.attempt_id.c_str());
-    text(env.log, "#" + std::to_string(p.number) + " " + (p.brand.empty() ? "card" : p.brand) +
+    wrapped_text(env.log, "#" + std::to_string(p.number) + " " + (p.brand.empty() ? "card" : p.brand) +
                       (p.last4.empty() ? "" : " **** " + p.last4) + "  captured " + money(p.captured, cur) +
                       "  refunded " + money(p.refunded, cur) +
                       (p.refund_pending > 0 ? "  queued " + money(p.refund_pending, cur) : std::string()) +
                       "  refundable " + money(p.refundable, cur));
     if (p.refundable > 0) {
+      Flow row(ImGui::GetContentRegionAvail().x);
+      row.next(touch_button_size("Refund the rest").x);
       if (touch_button(env.log, "Refund the rest")) {
         env.dispatch(pos::RequestRefund{past.sale.id, p.attempt_id, p.payment_intent_id, p.refundable,
                                         past.sale.currency});
       }
-      ImGui::SameLine();
-      field(env.log, "##partial", "Amount", state.past_refund_amount, 110);
-      ImGui::SameLine();
-      if (touch_button(env.log, "Refund amount")) {
+      const float amount_w = field_width("Amount", "0000.00");
+      row.next(amount_w);
+      const bool amount_entered = field(env.log, "##partial", "Amount", state.past_refund_amount, amount_w);
+      row.next(touch_button_size("Refund amount").x);
+      if (touch_button(env.log, "Refund amount") || amount_entered) {
         auto amount = parse_amount(state.past_refund_amount.data(), cur);
         if (!amount) {
           state.input_error = amount.error().message;
@@ -151,8 +159,7 @@ void refunds_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEnv&
     if (a.tender != pos::TenderKind::Card || a.state != AttemptState::Approved || a.payment_intent_id.empty()) continue;
     any = true;
     ImGui::PushID(a.id.c_str());
-    text(env.log, attempt_line(a, cur) + "  " + a.payment_intent_id);
-    ImGui::SameLine();
+    wrapped_text(env.log, attempt_line(a, cur) + "  " + a.payment_intent_id);
     if (touch_button(env.log, "Refund in full")) {
       env.dispatch(pos::RequestRefund{a.sale_id, a.id, a.payment_intent_id, a.amount, a.currency});
     }
@@ -162,14 +169,18 @@ void refunds_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEnv&
   ImGui::Separator();
   past_sale_refund(m, state, env);
   ImGui::Separator();
-  text(env.log, "Refund another payment (full or partial; queued and keyed):");
-  field(env.log, "##refpi", "pi_... (PaymentIntent)", state.refund_payment_intent, 300);
-  ImGui::SameLine();
-  field(env.log, "##refsale", "Sale id", state.refund_sale, 300);
-  ImGui::SameLine();
-  field(env.log, "##refamount", "Amount", state.refund_amount, 110);
-  ImGui::SameLine();
-  if (touch_button(env.log, "Queue refund")) {
+  wrapped_text(env.log, "Refund another payment (full or partial; queued and keyed):");
+  Flow flow(ImGui::GetContentRegionAvail().x);
+  const float id_w = std::min(ImGui::GetContentRegionAvail().x, field_width("pi_... (PaymentIntent)", "pi_3N0000000000000000000000"));
+  flow.next(id_w);
+  field(env.log, "##refpi", "pi_... (PaymentIntent)", state.refund_payment_intent, id_w);
+  flow.next(id_w);
+  field(env.log, "##refsale", "Sale id", state.refund_sale, id_w);
+  const float amount_w = field_width("Amount", "0000.00");
+  flow.next(amount_w);
+  const bool entered = field(env.log, "##refamount", "Amount", state.refund_amount, amount_w);
+  flow.next(touch_button_size("Queue refund").x);
+  if (touch_button(env.log, "Queue refund") || entered) {
     auto amount = parse_amount(state.refund_amount.data(), cur);
     if (!amount) {
       state.input_error = amount.error().message;
@@ -186,68 +197,54 @@ void refunds_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEnv&
 
 using namespace detail;
 
+// Header, a reserved error line, the tabs as choice buttons (wrapping onto a second row on a
+// narrow screen), the tab's body in a scrolling region, the staff offline banner.
 void draw_back_office(const pos::Model& m, BackOfficeViewState& state, const ViewEnv& env) {
-  ImGui::PushFont(env.fonts.large);
-  text(env.log, "Back office");
-  ImGui::PopFont();
-  if (m.back_office.loading) {
-    ImGui::SameLine();
-    text(env.log, ".. loading", Tone::Info);
+  {
+    Reserve header(env.fonts.large->FontSize * ImGui::GetIO().FontGlobalScale + vgap());
+    text(env.log, "Back office", std::nullopt, env.fonts.large);
+    if (m.back_office.loading) {
+      ImGui::SameLine();
+      text(env.log, ".. loading", Tone::Info);
+    }
   }
-  if (!state.input_error.empty()) text(env.log, "! " + state.input_error, Tone::Bad);
-  if (ImGui::BeginTabBar("back_office_tabs")) {
-    const std::string attention = "Needs attention (" + std::to_string(m.back_office.attention.size()) + ")###attention";
-    if (tab(env.log, "Sync queue")) {
-      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
-      queue_tab(m, env);
-      ImGui::EndChild();
-      ImGui::EndTabItem();
-    }
-    if (tab(env.log, attention.c_str())) {
-      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
-      attention_tab(m, state, env);
-      ImGui::EndChild();
-      ImGui::EndTabItem();
-    }
-    if (tab(env.log, "Refunds")) {
-      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
-      refunds_tab(m, state, env);
-      ImGui::EndChild();
-      ImGui::EndTabItem();
-    }
-    if (tab(env.log, "End of day")) {
-      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
-      day_tab(m, env);
-      ImGui::EndChild();
-      ImGui::EndTabItem();
-    }
-    if (tab(env.log, "Readers")) {
-      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
-      readers_tab(m, env);
-      ImGui::EndChild();
-      ImGui::EndTabItem();
-    }
-    if (tab(env.log, "Settings")) {
-      ImGui::BeginChild("tab_body", ImVec2(0, 0), false, kPanel);
-      settings_tab(state, env);
-      ImGui::EndChild();
-      ImGui::EndTabItem();
-    }
-    ImGui::EndTabBar();
+  {
+    Reserve line(line_pitch());
+    if (!state.input_error.empty()) text(env.log, fit_text("! " + state.input_error, ImGui::GetContentRegionAvail().x), Tone::Bad);
   }
+  const std::string attention = "Needs attention (" + std::to_string(m.back_office.attention.size()) + ")###attention";
+  const std::string labels[] = {"Sync queue", attention, "Refunds", "End of day", "Readers", "Settings"};
+  Flow flow(ImGui::GetContentRegionAvail().x);
+  for (int i = 0; i < 6; ++i) {
+    flow.next(touch_button_size(labels[i]).x);
+    if (choice_button(env.log, labels[i].c_str(), state.tab == i)) state.tab = i;
+  }
+  const float banner = offline_banner_height(m, env, ImGui::GetContentRegionAvail().x);
+  begin_scroll_region(env.log, "back_office_body",
+                      ImVec2(0, std::max(touch_size(), ImGui::GetContentRegionAvail().y - (banner > 0 ? banner + vgap() : 0))));
+  switch (state.tab) {
+    case 1: attention_tab(m, state, env); break;
+    case 2: refunds_tab(m, state, env); break;
+    case 3: day_tab(m, env); break;
+    case 4: readers_tab(m, env); break;
+    case 5: settings_tab(state, env); break;
+    default: queue_tab(m, env); break;
+  }
+  end_scroll_region(env.log);
+  draw_offline_banner(m, env);
 }
 
+// The keys are sized from their widest label and the touch size, so the pad (and its OK) fits
+// any screen the kiosk supports; digits typed on a keyboard or a numeric pad go into the field,
+// Enter submits, Esc cancels.
 void draw_pin_prompt(BackOfficeViewState& state, const ViewEnv& env) {
-  if (state.pin_prompt_open && !ImGui::IsPopupOpen("Manager PIN")) ImGui::OpenPopup("Manager PIN");
-  const ImVec2 centre(ImGui::GetIO().DisplaySize.x * 0.5f, ImGui::GetIO().DisplaySize.y * 0.5f);
-  ImGui::SetNextWindowPos(centre, ImGuiCond_Always, ImVec2(0.5f, 0.5f));
-  if (!ImGui::BeginPopupModal("Manager PIN", nullptr, ImGuiWindowFlags_AlwaysAutoResize | kPanel)) return;
+  if (!modal(env.log, "Manager PIN", state.pin_prompt_open)) return;
   text(env.log, "Enter the manager PIN");
+  const ImVec2 key(std::max(touch_size() * 1.5f, widest_button({"Clear", "OK"})), touch_size() * 1.25f);
+  const float pad_w = key.x * 3 + gap() * 2;
   if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere();
-  const bool entered = field(env.log, "##pin", "PIN", state.pin, 200,
-                             ImGuiInputTextFlags_Password | ImGuiInputTextFlags_CharsDecimal |
-                                 ImGuiInputTextFlags_EnterReturnsTrue);
-  const ImVec2 key(72.0f * ImGui::GetFontSize() / 20.0f, 60.0f * ImGui::GetFontSize() / 20.0f);
+  const bool entered = field(env.log, "##pin", "PIN", state.pin, pad_w,
+                             ImGuiInputTextFlags_Password | ImGuiInputTextFlags_CharsDecimal);
   const char* keys[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "Clear", "0", "OK"};
   bool submit = entered;
   for (int i = 0; i < 12; ++i) {
@@ -263,8 +260,7 @@ void draw_pin_prompt(BackOfficeViewState& state, const ViewEnv& env) {
       state.pin[len] = keys[i][0];
     }
   }
-  if (touch_button(env.log, "Cancel##pin", ImVec2(key.x * 3 + ImGui::GetStyle().ItemSpacing.x * 2, 0)) ||
-      key_pressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
+  if (touch_button(env.log, "Cancel##pin", ImVec2(pad_w, 0)) || escape_pressed()) {
     clear(state.pin);
     state.pin_prompt_open = false;
     ImGui::CloseCurrentPopup();
@@ -275,7 +271,7 @@ void draw_pin_prompt(BackOfficeViewState& state, const ViewEnv& env) {
     state.pin_prompt_open = false;
     ImGui::CloseCurrentPopup();
   }
-  ImGui::EndPopup();
+  end_modal(env.log);
 }
 
 }  // namespace till::ui

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <vector>
 
 #include "till/ui/input_parse.hpp"
 
@@ -39,15 +40,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool tab(FrameLog* log, const char* label) {
-  const bool open = ImGui::BeginTabItem(label);
-  if (log != nullptr) {
-    log->add({LoggedItem::Kind::Button, std::string(visible_label(label)), ImGui::GetItemRectMin(),
-              ImGui::GetItemRectMax(), true});
-  }
-  return open;
-}
-
 bool key_pressed(int key) {
   return key >= 0 && key < 512 && ImGui::IsKeyPressed(key, false);
 }
@@ -57,13 +49,189 @@ bool enter_pressed() {
          key_pressed(ImGui::GetKeyIndex(ImGuiKey_KeyPadEnter));
 }
 
+bool escape_pressed() { return key_pressed(ImGui::GetKeyIndex(ImGuiKey_Escape)); }
 
-void total_row(FrameLog* log, std::string_view label, const std::string& value, float value_x, ImFont* font) {
+void total_row(FrameLog* log, std::string_view label, const std::string& value, float right, ImFont* font) {
   if (font != nullptr) ImGui::PushFont(font);
   text(log, label);
-  ImGui::SameLine(value_x);
+  // Right-aligned values line up in a column whatever their length; never over the label.
+  const float label_end = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + gap();
+  ImGui::SameLine(std::max(label_end, right - text_width(value)));
   text(log, value);
   if (font != nullptr) ImGui::PopFont();
+}
+
+// ---- layout ----------------------------------------------------------------------------------
+
+float gap() { return ImGui::GetStyle().ItemSpacing.x; }
+float vgap() { return ImGui::GetStyle().ItemSpacing.y; }
+
+float text_width(std::string_view s) { return ImGui::CalcTextSize(s.data(), s.data() + s.size()).x; }
+
+float row_pitch() { return ImGui::GetFrameHeightWithSpacing(); }
+float line_pitch() { return ImGui::GetTextLineHeightWithSpacing(); }
+
+float field_width(std::string_view hint, std::string_view sample) {
+  return std::max(text_width(hint), text_width(sample)) + 2 * ImGui::GetStyle().FramePadding.x;
+}
+
+float widest_button(std::initializer_list<std::string_view> labels) {
+  float w = 0;
+  for (std::string_view l : labels) w = std::max(w, touch_button_size(l).x);
+  return w;
+}
+
+Flow::Flow(float width) : left_(ImGui::GetCursorPosX()), right_(ImGui::GetCursorPosX() + width) {}
+
+void Flow::next(float item_width) {
+  if (!first_) {
+    const float end = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + ImGui::GetScrollX();
+    if (end + gap() + item_width <= right_ + 0.5f) {
+      ImGui::SameLine();
+    } else {
+      ImGui::SetCursorPosX(left_);
+    }
+  }
+  first_ = false;
+}
+
+int Flow::rows(std::initializer_list<float> widths, float width) {
+  int rows = 0;
+  float x = 0;
+  for (float w : widths) {
+    if (rows == 0 || x + gap() + w > width + 0.5f) {
+      ++rows;
+      x = w;
+    } else {
+      x += gap() + w;
+    }
+  }
+  return rows;
+}
+
+bool slot_button(FrameLog* log, const char* label, ImVec2 size, bool shown, bool enabled, Tone tone) {
+  if (shown) return touch_button(log, label, size, enabled, tone);
+  const ImVec2 fit = touch_button_size(label);
+  ImGui::Dummy(ImVec2(size.x > 0 ? size.x : fit.x, size.y > 0 ? size.y : fit.y));
+  return false;
+}
+
+namespace {
+
+void pop_utf8(std::string& s) {
+  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+  if (!s.empty()) s.pop_back();
+}
+
+}  // namespace
+
+std::string fit_text(std::string s, float width) {
+  if (text_width(s) <= width) return s;
+  while (!s.empty() && text_width(s + "...") > width) pop_utf8(s);
+  return s + "...";
+}
+
+std::string fit_lines(std::string s, float width, int lines) {
+  const float limit = ImGui::GetFontSize() * static_cast<float>(lines) + 0.5f;
+  auto height = [&](const std::string& t) { return ImGui::CalcTextSize(t.c_str(), nullptr, false, width).y; };
+  if (height(s) <= limit) return s;
+  while (!s.empty() && height(s + "...") > limit) pop_utf8(s);
+  return s + "...";
+}
+
+namespace {
+
+// The widths button_row gives each item: shares of `width` when all fit, else natural widths.
+std::vector<float> row_widths(std::initializer_list<RowButton> buttons, float width, bool& shared) {
+  float weights = 0;
+  for (const RowButton& b : buttons) weights += b.weight;
+  const float free = width - gap() * static_cast<float>(buttons.size() - 1);
+  std::vector<float> natural;
+  shared = true;
+  for (const RowButton& b : buttons) {
+    float w = touch_button_size(b.label).x;
+    for (std::string_view alt : b.measure) w = std::max(w, touch_button_size(alt).x);
+    natural.push_back(w);
+    if (w > free * b.weight / weights + 0.5f) shared = false;
+  }
+  if (!shared) return natural;
+  std::vector<float> widths;
+  for (const RowButton& b : buttons) widths.push_back(free * b.weight / weights);
+  return widths;
+}
+
+}  // namespace
+
+int button_row(FrameLog* log, std::initializer_list<RowButton> buttons, float width, float height) {
+  bool shared = false;
+  const std::vector<float> widths = row_widths(buttons, width, shared);
+  Flow flow(width);
+  int pressed = -1;
+  int i = 0;
+  for (const RowButton& b : buttons) {
+    const float w = widths[static_cast<std::size_t>(i)];
+    flow.next(w);
+    if (slot_button(log, b.label, ImVec2(w, height), b.shown, b.enabled, b.tone)) pressed = i;
+    ++i;
+  }
+  return pressed;
+}
+
+float button_row_height(std::initializer_list<RowButton> buttons, float width, float height) {
+  bool shared = false;
+  const std::vector<float> widths = row_widths(buttons, width, shared);
+  int rows = 1;
+  if (!shared) {
+    float x = 0;
+    rows = 0;
+    for (float w : widths) {
+      if (rows == 0 || x + gap() + w > width + 0.5f) {
+        ++rows;
+        x = w;
+      } else {
+        x += gap() + w;
+      }
+    }
+  }
+  const float h = std::max(height, touch_size());
+  return static_cast<float>(rows) * h + static_cast<float>(rows - 1) * vgap();
+}
+
+bool modal(FrameLog* log, const char* name, bool want_open) {
+  const bool open = ImGui::IsPopupOpen(name);
+  if (want_open && !open) ImGui::OpenPopup(name);
+  if (!want_open && !open) return false;
+  if (!begin_modal(log, name)) return false;
+  if (!want_open) {
+    ImGui::CloseCurrentPopup();
+    end_modal(log);
+    return false;
+  }
+  return true;
+}
+
+Reserve::Reserve(float height) : start_(ImGui::GetCursorPos()), height_(height) {}
+
+Reserve::~Reserve() {
+  ImGui::SetCursorPos(start_);
+  ImGui::Dummy(ImVec2(0.0f, height_));
+}
+
+bool choice_button(FrameLog* log, const char* label, bool chosen, ImVec2 size) {
+  if (chosen) {
+    ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_Header));
+    ImGui::PushStyleColor(ImGuiCol_ButtonHovered, ImGui::GetStyleColorVec4(ImGuiCol_HeaderHovered));
+  }
+  const bool pressed = touch_button(log, label, size);
+  if (chosen) {
+    ImGui::PopStyleColor(2);
+    const ImVec2 min = ImGui::GetItemRectMin();
+    const ImVec2 max = ImGui::GetItemRectMax();
+    const float bar = std::max(2.0f, ImGui::GetStyle().FramePadding.y * 0.3f);
+    ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(min.x, max.y - bar), max,
+                                              ImGui::GetColorU32(ImGuiCol_Text));
+  }
+  return pressed;
 }
 
 Tone attempt_tone(AttemptState s) {
@@ -132,26 +300,30 @@ void tenders_list(const pos::Model& m, const ViewEnv& env) {
   }
 }
 
-// Cash entry shared by the sell and payment screens. Returns after dispatching PayCash.
-void cash_entry(std::array<char, 16>& buf, std::string& input_error, std::int64_t balance, const ViewEnv& env,
-                bool enabled) {
+bool cash_entry(std::array<char, 16>& buf, std::string& input_error, std::int64_t balance, const ViewEnv& env,
+                bool enabled, Flow& flow, bool with_exact) {
   const pos::Currency cur = env.config.catalog.currency();
-  field(env.log, "##cash", "Cash given", buf, 120);
-  ImGui::SameLine();
-  if (touch_button(env.log, "Cash", ImVec2(0, 0), enabled)) {
+  const float w = field_width("Cash given", "00000.00");
+  flow.next(w);
+  const bool entered = field(env.log, "##cash", "Cash given", buf, w);
+  flow.next(touch_button_size("Take cash").x);
+  if ((touch_button(env.log, "Take cash", ImVec2(0, 0), enabled) || (entered && enabled))) {
     auto amount = std::string_view(buf.data()).empty() ? Result<std::int64_t>(balance) : parse_amount(buf.data(), cur);
     if (amount) {
       env.dispatch(pos::PayCash{*amount});
       clear(buf);
       input_error.clear();
-    } else {
-      input_error = amount.error().message;
+      return true;
     }
+    input_error = amount.error().message;
   }
-  ImGui::SameLine();
+  if (!with_exact) return false;
+  flow.next(touch_button_size("Exact cash (F4)").x);
   if (touch_button(env.log, "Exact cash (F4)", ImVec2(0, 0), enabled) || (enabled && key_pressed(kKeyF4))) {
     env.dispatch(pos::PayCash{balance});
+    return true;
   }
+  return false;
 }
 
 }  // namespace detail

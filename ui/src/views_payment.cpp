@@ -1,5 +1,8 @@
-// The payment screen: total / paid / due, the phase with a word badge, only the buttons that make
-// sense in that phase (none while in doubt), split tender, the sale's tenders.
+// The payment screen. Left: what is due, the phase with a word badge, what the cashier reads for
+// it (a scrolling region), and the phase's buttons at the bottom in two fixed places (retry or
+// charge the balance; cancel); none at all while the outcome is unknown. Right: split tender
+// (card for an amount, cash), kept in place even when it is hidden, the sale's tenders and the
+// declined receipt (a scrolling region), and the staff offline banner.
 
 #include <string>
 
@@ -12,72 +15,131 @@ using namespace detail;
 
 namespace {
 
-// What the cashier reads for the payment's phase, and the one button that belongs to it (cancel
-// while the reader collects).
-void phase_message(const pos::Model& m, const pos::PaymentAttempt* last, std::int64_t balance, const ViewEnv& env,
-                   ImVec2 big) {
+bool retryable(PaymentPhase p) {
+  return p == PaymentPhase::Declined || p == PaymentPhase::Refused || p == PaymentPhase::Failed;
+}
+
+// What the cashier reads for the payment's phase: a prompt in large type, then the detail.
+void phase_message(const pos::Model& m, const pos::PaymentAttempt* last, std::int64_t balance, const ViewEnv& env) {
   const pos::Currency cur = env.config.catalog.currency();
+  auto prompt = [&](const std::string& s, Tone tone) { wrapped_text(env.log, s, tone, env.fonts.large); };
+  auto line = [&](const std::string& s) { wrapped_text(env.log, s); };
   switch (m.phase) {
-    case PaymentPhase::Collecting: {
-      const std::string prompt = m.reader.prompt_text.empty() ? "Present card on the reader" : m.reader.prompt_text;
-      text(env.log, prompt, Tone::Info, env.fonts.large);
-      text(env.log, "Waiting for the reader. The customer can tap, insert or swipe.");
-      if (touch_button(env.log, "Cancel payment", big, true, Tone::Bad) ||
-          key_pressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
-        env.dispatch(pos::CancelPayment{});
-      }
+    case PaymentPhase::Collecting:
+      prompt(m.reader.prompt_text.empty() ? "Present card on the reader" : m.reader.prompt_text, Tone::Info);
+      line("Waiting for the reader. The customer can tap, insert or swipe.");
       break;
-    }
     case PaymentPhase::Canceling:
-      text(env.log, "Canceling: waiting for the reader to confirm", Tone::Info, env.fonts.large);
-      text(env.log, "If the card was already read, the payment may still complete.");
+      prompt("Canceling: waiting for the reader to confirm", Tone::Info);
+      line("If the card was already read, the payment may still complete.");
       break;
-    case PaymentPhase::Authorizing: {
-      const std::string prompt = m.reader.prompt_text.empty() ? "Processing: do not remove the card" : m.reader.prompt_text;
-      text(env.log, prompt, Tone::Info, env.fonts.large);
-      text(env.log, "Authorizing with the bank. This cannot be cancelled now.");
+    case PaymentPhase::Authorizing:
+      prompt(m.reader.prompt_text.empty() ? "Processing: do not remove the card" : m.reader.prompt_text, Tone::Info);
+      line("Authorizing with the bank. This cannot be cancelled now.");
       break;
-    }
     case PaymentPhase::InDoubt:
       // Lesson 1 and 2: no retry, no other tender, no cancel until Stripe's answer is known.
-      text(env.log, std::string(pos::kInDoubtText), Tone::Warning, env.fonts.large);
-      text(env.log, "Checking with Stripe. Do not retry and do not take another payment for this sale.");
-      text(env.log, "The card may have been charged. This screen updates by itself when Stripe answers.");
-      if (last != nullptr && !last->failure_message.empty()) text(env.log, "Reason: " + last->failure_message);
-      text(env.log, "A manager can set the sale aside from the back office to serve the next customer.");
+      prompt(std::string(pos::kInDoubtText), Tone::Warning);
+      line("Checking with Stripe. Do not retry and do not take another payment for this sale.");
+      line("The card may have been charged. This screen updates by itself when Stripe answers.");
+      if (last != nullptr && !last->failure_message.empty()) line("Reason: " + last->failure_message);
+      line("A manager can set the sale aside from the back office to serve the next customer.");
       break;
     case PaymentPhase::Declined: {
       const std::string code = last != nullptr ? last->decline_code : std::string();
-      text(env.log, "Declined: " + pos::decline_reason(code), Tone::Bad, env.fonts.large);
-      if (!code.empty()) text(env.log, "Decline code: " + code);
+      prompt("Declined: " + pos::decline_reason(code), Tone::Bad);
+      if (!code.empty()) line("Decline code: " + code);
       break;
     }
     case PaymentPhase::Refused:
-      text(env.log, "Card refused offline", Tone::Bad, env.fonts.large);
-      if (last != nullptr && !last->failure_message.empty()) text(env.log, last->failure_message);
-      text(env.log, "Nothing was charged. Try another card, take cash, or wait for the connection.");
+      prompt("Card refused offline", Tone::Bad);
+      if (last != nullptr && !last->failure_message.empty()) line(last->failure_message);
+      line("Nothing was charged. Try another card, take cash, or wait for the connection.");
       break;
     case PaymentPhase::Failed:
-      text(env.log, "The reader did not read a card", Tone::Bad, env.fonts.large);
-      if (last != nullptr && !last->failure_message.empty()) text(env.log, "Reader: " + last->failure_message);
-      text(env.log, "Nothing was charged: it is safe to try again.");
+      prompt("The reader did not read a card", Tone::Bad);
+      if (last != nullptr && !last->failure_message.empty()) line("Reader: " + last->failure_message);
+      line("Nothing was charged: it is safe to try again.");
       break;
     case PaymentPhase::None:
-      if (balance > 0) text(env.log, "Balance due " + money(balance, cur) + ": take another card or cash", Tone::Info, env.fonts.large);
+      if (balance > 0) prompt("Balance due " + money(balance, cur) + ": take another card or cash", Tone::Info);
       break;
   }
 }
 
-// Split tender: part card, part cash, whenever no card payment is running or in question.
+// The phase's buttons, always in the same two places: the left one retries (or charges the
+// balance), the right one cancels. Esc cancels while the reader collects.
+void phase_buttons(const pos::Model& m, const ViewEnv& env, float width) {
+  const float h = touch_size() * 1.25f;
+  const bool retry = retryable(m.phase);
+  const bool balance = m.phase == PaymentPhase::None && pos::balance_due(m) > 0;
+  const bool cancel = retry || m.phase == PaymentPhase::Collecting;
+  const char* left = balance ? "Charge card for the balance"
+                     : m.phase == PaymentPhase::Failed ? "Try the card again"
+                                                       : "Try another card";
+  const int tapped = button_row(
+      env.log,
+      {{left, retry || balance, m.reader.connected, Tone::Good, 1.0f, {"Try another card", "Try the card again"}},
+       {"Cancel payment", cancel, true, Tone::Bad}},
+      width, h);
+  if (tapped == 0) env.dispatch(balance ? pos::Action(pos::Charge{}) : pos::Action(pos::RetryWithAnotherCard{}));
+  if (tapped == 1 || (m.phase == PaymentPhase::Collecting && escape_pressed())) env.dispatch(pos::CancelPayment{});
+}
+
+float phase_buttons_height(float width) {
+  return button_row_height({{"Try another card", true, true, Tone::Good, 1.0f, {"Try the card again"}}, {"Cancel payment"}},
+                           width, touch_size() * 1.25f);
+}
+
+void status_column(const pos::Model& m, const ViewEnv& env) {
+  const pos::Currency cur = env.config.catalog.currency();
+  const std::int64_t total = m.sale ? m.sale->total : m.totals.total;
+  const std::int64_t paid = pos::amount_paid(m);
+  const std::int64_t balance = pos::balance_due(m);
+  const pos::PaymentAttempt* active = active_attempt(m);
+  const pos::PaymentAttempt* last = active != nullptr ? active : last_card_attempt(m);
+  const float width = ImGui::GetContentRegionAvail().x;
+  text(env.log, fit_text("Due " + money(balance, cur), width), std::nullopt, env.fonts.large);
+  text(env.log, fit_text("Total " + money(total, cur) + "   Paid " + money(paid, cur), width));
+  {
+    Reserve row(badge_height() + vgap());
+    badge(env.log, phase_label(m.phase), phase_tone(m.phase));
+    if (active != nullptr) {
+      ImGui::SameLine();
+      ImGui::SetCursorPosY(ImGui::GetCursorPosY() + (badge_height() - ImGui::GetFontSize()) * 0.5f);
+      text(env.log, fit_text("Card payment " + money(active->amount, cur) + " (attempt " + std::to_string(active->number) + ")",
+                             ImGui::GetContentRegionAvail().x));
+    }
+  }
+  const float buttons_h = phase_buttons_height(width);
+  begin_scroll_region(env.log, "payment_message", ImVec2(width, ImGui::GetContentRegionAvail().y - buttons_h - vgap()));
+  phase_message(m, last, balance, env);
+  end_scroll_region(env.log);
+  phase_buttons(m, env, width);
+}
+
+// Split tender: part card, part cash, whenever no card payment is running or in question. The
+// rows keep their place when hidden, so the tenders below never move.
 void split_tender(const pos::Model& m, PaymentViewState& state, const ViewEnv& env) {
   const pos::Currency cur = env.config.catalog.currency();
   const std::int64_t balance = pos::balance_due(m);
-  const std::int64_t paid = pos::amount_paid(m);
-  ImGui::Separator();
+  const bool shown = m.phase == PaymentPhase::None || retryable(m.phase);
+  const float width = ImGui::GetContentRegionAvail().x;
+  const float card_w = field_width("Card amount", "00000.00");
+  const float cash_w = field_width("Cash given", "00000.00");
+  const int rows = Flow::rows({card_w, touch_button_size("Charge card for amount").x, cash_w,
+                               touch_button_size("Take cash").x, touch_button_size("Exact cash (F4)").x,
+                               touch_button_size("Void sale").x},
+                              width);
+  Reserve block(line_pitch() + static_cast<float>(rows) * row_pitch());
+  if (!shown) return;
   text(env.log, "Split the payment:");
-  field(env.log, "##split", "Card amount", state.split_amount, 130);
-  ImGui::SameLine();
-  if (touch_button(env.log, "Charge card for amount", ImVec2(0, 0), m.reader.connected && m.phase == PaymentPhase::None)) {
+  Flow flow(width);
+  flow.next(card_w);
+  const bool entered = field(env.log, "##split", "Card amount", state.split_amount, card_w);
+  const bool can_charge = m.reader.connected && m.phase == PaymentPhase::None;
+  flow.next(touch_button_size("Charge card for amount").x);
+  if (touch_button(env.log, "Charge card for amount", ImVec2(0, 0), can_charge) || (entered && can_charge)) {
     auto amount = parse_amount(state.split_amount.data(), cur);
     if (amount) {
       env.dispatch(pos::Charge{*amount});
@@ -87,69 +149,49 @@ void split_tender(const pos::Model& m, PaymentViewState& state, const ViewEnv& e
       state.input_error = amount.error().message;
     }
   }
-  cash_entry(state.cash, state.input_error, balance, env, balance > 0);
-  if (!state.input_error.empty()) text(env.log, "! " + state.input_error, Tone::Bad);
-  if (paid == 0 && touch_button(env.log, "Void sale", ImVec2(0, 0), true, Tone::Bad)) env.dispatch(pos::VoidSale{});
+  cash_entry(state.cash, state.input_error, balance, env, balance > 0, flow, true);
+  flow.next(touch_button_size("Void sale").x);
+  if (slot_button(env.log, "Void sale", ImVec2(0, 0), pos::amount_paid(m) == 0, true, Tone::Bad)) {
+    env.dispatch(pos::VoidSale{});
+  }
 }
 
 void declined_receipt(const pos::Model& m, const ViewEnv& env) {
   // Card schemes want a receipt for a decline too (lesson 17): the reducer printed it; show it.
-  if (m.phase == PaymentPhase::Declined && !m.last_receipt.empty()) {
-    const bool open = ImGui::CollapsingHeader("Declined receipt (printed)");
-    if (env.log != nullptr) {
-      env.log->add({LoggedItem::Kind::Button, "Declined receipt (printed)", ImGui::GetItemRectMin(),
-                    ImGui::GetItemRectMax(), true});
-    }
-    if (open) {
-      ImGui::PushFont(env.fonts.mono);
-      text(env.log, m.last_receipt);
-      ImGui::PopFont();
-    }
+  if (m.phase != PaymentPhase::Declined || m.last_receipt.empty()) return;
+  const bool open = ImGui::CollapsingHeader("Declined receipt (printed)");
+  if (env.log != nullptr) env.log->add_last_item(LoggedItem::Kind::Button, "Declined receipt (printed)");
+  if (open) {
+    ImGui::PushFont(env.fonts.mono);
+    text(env.log, m.last_receipt);
+    ImGui::PopFont();
   }
 }
 
 }  // namespace
 
 void draw_payment(const pos::Model& m, PaymentViewState& state, const ViewEnv& env) {
-  const pos::Currency cur = env.config.catalog.currency();
-  const std::int64_t total = m.sale ? m.sale->total : m.totals.total;
-  const std::int64_t paid = pos::amount_paid(m);
-  const std::int64_t balance = pos::balance_due(m);
-  const pos::PaymentAttempt* active = active_attempt(m);
-  const pos::PaymentAttempt* last = active != nullptr ? active : last_card_attempt(m);
-
-  ImGui::PushFont(env.fonts.large);
-  text(env.log, "Total " + money(total, cur) + "   Paid " + money(paid, cur) + "   Due " + money(balance, cur));
-  ImGui::PopFont();
-  badge(env.log, phase_label(m.phase), phase_tone(m.phase));
-  if (active != nullptr) {
-    ImGui::SameLine();
-    text(env.log, "Card payment " + money(active->amount, cur) + " (attempt " + std::to_string(active->number) + ")");
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const float left_w = std::max(avail.x * 0.55f, std::min(avail.x * 0.7f, 2 * widest_button({"Try the card again",
+                                                                                             "Cancel payment"}) + gap()));
+  begin_fixed_region("payment_status", ImVec2(left_w, avail.y));
+  status_column(m, env);
+  end_fixed_region();
+  ImGui::SameLine();
+  begin_fixed_region("payment_tender", ImVec2(0, avail.y));
+  split_tender(m, state, env);
+  {
+    Reserve line(line_pitch());
+    if (!state.input_error.empty()) text(env.log, "! " + state.input_error, Tone::Bad);
   }
-  ImGui::Spacing();
-
-  const float big_h = ImGui::GetFrameHeight() * 1.8f;
-  const ImVec2 big(260.0f * ImGui::GetFontSize() / 20.0f, big_h);
-  phase_message(m, last, balance, env, big);
-  const bool retryable = m.phase == PaymentPhase::Declined || m.phase == PaymentPhase::Refused ||
-                         m.phase == PaymentPhase::Failed;
-  if (retryable) {
-    if (touch_button(env.log, m.phase == PaymentPhase::Failed ? "Try the card again" : "Try another card", big,
-                     m.reader.connected, Tone::Good)) {
-      env.dispatch(pos::RetryWithAnotherCard{});
-    }
-    ImGui::SameLine();
-    if (touch_button(env.log, "Cancel payment", big, true, Tone::Bad)) env.dispatch(pos::CancelPayment{});
-  }
-  if (m.phase == PaymentPhase::None && balance > 0) {
-    if (touch_button(env.log, "Charge card for the balance", big, m.reader.connected, Tone::Good)) {
-      env.dispatch(pos::Charge{});
-    }
-  }
-  if (m.phase == PaymentPhase::None || retryable) split_tender(m, state, env);
-  ImGui::Spacing();
+  const float banner = offline_banner_height(m, env, ImGui::GetContentRegionAvail().x);
+  begin_scroll_region(env.log, "tenders",
+                      ImVec2(0, std::max(touch_size(), ImGui::GetContentRegionAvail().y - (banner > 0 ? banner + vgap() : 0))));
   tenders_list(m, env);
   declined_receipt(m, env);
+  end_scroll_region(env.log);
+  draw_offline_banner(m, env);
+  end_fixed_region();
 }
 
 }  // namespace till::ui
