@@ -162,6 +162,47 @@ inline ModelBuilder back_office_fixture() {
   return b;
 }
 
+// The back office with something on every tab: attention items, reader details, a day report
+// and a past sale found for a refund.
+inline ModelBuilder full_back_office_fixture() {
+  ModelBuilder b = back_office_fixture();
+  pos::ReaderDetails d;
+  d.connection = "connected";
+  d.battery_percent = 12;
+  d.firmware_version = "1.4.0";
+  d.update_required = true;
+  d.offline_capable = true;
+  d.offline_stored = 1;
+  d.offline_capacity = 5;
+  b.then(pos::ReaderDetailsUpdated{d});
+  pos::DaySummary day;
+  day.day = "2026-09-21";
+  day.currencies.push_back({"usd", 4, 4'000, 3'700, 300, 150, 0, 1, 0});
+  day.tenders.push_back({"card", "usd", 3, 3'500});
+  day.tenders.push_back({"card_stored_offline", "usd", 1, 500});
+  day.tax_rates.push_back({"usd", "standard", 88'750, 3'380, 300});
+  day.refunds.push_back({"usd", 1, 100, 0});
+  day.declined = 1;
+  b.then(pos::DayReportLoaded{day});
+  pos::PastSale past;
+  past.sale.id = "0f3a9c1e-1111-4222-8333-444455556666";
+  past.sale.currency = "usd";
+  past.sale.total = 1312;
+  past.sale.state = pos::SaleState::Paid;
+  pos::PastSale::Payment pay;
+  pay.attempt_id = "att_past";
+  pay.brand = "visa";
+  pay.last4 = "4242";
+  pay.payment_intent_id = "pi_past";
+  pay.captured = 1312;
+  pay.refunded = 300;
+  pay.refundable = 1012;
+  past.payments.push_back(pay);
+  past.refundable = 1012;
+  b.then(pos::SaleForRefundFound{past});
+  return b;
+}
+
 // Draws the kiosk headless and records what the views dispatch.
 class ViewHarness {
  public:

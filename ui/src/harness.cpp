@@ -97,6 +97,9 @@ Result<Fonts> configure_current_context(const DisplayConfig& config) {
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // fixed layout: nothing persisted between runs
   io.LogFilename = nullptr;
+  // Arrow keys move the focus frame over every control and Space presses it; Enter stays for
+  // fields and the barcode scanner (ImGui 1.86 never presses a button on Enter).
+  io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
   const float scale = std::clamp(config.font_scale, 0.5f, 3.0f);
   apply_style(scale);
 

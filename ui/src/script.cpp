@@ -35,7 +35,9 @@ int key_index(const std::string& name) {
   if (name == "enter") return io.KeyMap[ImGuiKey_Enter];
   if (name == "escape") return io.KeyMap[ImGuiKey_Escape];
   if (name == "f2") return kKeyF2;
+  if (name == "f3") return kKeyF3;
   if (name == "f4") return kKeyF4;
+  if (name == "f6") return kKeyF6;
   if (name == "f5") return kKeyF5;
   if (name == "f9") return kKeyF9;
   return -1;
@@ -107,7 +109,7 @@ tap line: Latte
 expect button Apply line discount
 screenshot 02-line-editor
 tap Done
-tap Discount / tip
+tap Discount/tip (F3)
 tap 15%
 expect text Total now
 screenshot 03-sale-options
@@ -127,8 +129,12 @@ type ada@example.com
 tap Email receipt
 expect text Receipt queued for email
 tap New sale (F5)
-# 2. Declined by the card's bank, then another card.
-tap Mocha
+# 2. Declined by the card's bank, then another card. The mocha is found by the search field
+# (Enter adds the one product that matches): on a small screen its tile may be out of view.
+tap Search products
+type mocha
+key enter
+expect button line: Mocha
 tap Charge card (F2)
 expect text Present card
 card insufficient_funds
@@ -169,7 +175,7 @@ tap New sale (F5)
 tap Espresso
 expect text 1 payment stored
 screenshot 08-offline-banner
-tap Cash
+tap Cash (F6)
 expect button Take cash
 screenshot 09-cash
 tap Close
@@ -358,7 +364,13 @@ Status ScriptRunner::execute(const ScriptStep& step, const FrameLog& log) {
     const LoggedItem* item = find_button(log, step.rest);
     if (item == nullptr) return not_yet("no button '" + step.rest + "' on screen");
     if (!item->enabled) return not_yet("button '" + step.rest + "' is disabled");
-    target_ = ImVec2((item->min.x + item->max.x) * 0.5f, (item->min.y + item->max.y) * 0.5f);
+    // A finger taps what it sees: the middle of the part its scrolling region shows.
+    const ImVec2 min(std::max(item->min.x, item->clip_min.x), std::max(item->min.y, item->clip_min.y));
+    const ImVec2 max(std::min(item->max.x, item->clip_max.x), std::min(item->max.y, item->clip_max.y));
+    if (max.x - min.x < 2.0f || max.y - min.y < 2.0f) {
+      return not_yet("button '" + step.rest + "' is scrolled out of view (search for it, or use add)");
+    }
+    target_ = ImVec2((min.x + max.x) * 0.5f, (min.y + max.y) * 0.5f);
     input_ = Input::Hover;
   } else if (v == "type") {
     pending_chars_ = step.rest;

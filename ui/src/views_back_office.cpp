@@ -200,6 +200,14 @@ using namespace detail;
 // Header, a reserved error line, the tabs as choice buttons (wrapping onto a second row on a
 // narrow screen), the tab's body in a scrolling region, the staff offline banner.
 void draw_back_office(const pos::Model& m, BackOfficeViewState& state, const ViewEnv& env) {
+  // Keyboard: 1..6 choose the tab, Esc closes the back office (never while a field is being
+  // edited or the PIN pad is open: then the keys are the field's).
+  if (!ImGui::IsAnyItemActive() && !ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId)) {
+    for (ImWchar c : ImGui::GetIO().InputQueueCharacters) {
+      if (c >= '1' && c <= '6') state.tab = static_cast<int>(c - '1');
+    }
+    if (escape_pressed()) env.dispatch(pos::CloseBackOffice{});
+  }
   {
     Reserve header(env.fonts.large->FontSize * ImGui::GetIO().FontGlobalScale + vgap());
     text(env.log, "Back office", std::nullopt, env.fonts.large);

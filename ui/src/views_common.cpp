@@ -296,7 +296,8 @@ void tenders_list(const pos::Model& m, const ViewEnv& env) {
   for (const auto& a : m.attempts) {
     badge(env.log, attempt_label(a.state), attempt_tone(a.state));
     ImGui::SameLine();
-    text(env.log, attempt_line(a, env.config.catalog.currency()));
+    ImGui::SetCursorPosY(ImGui::GetCursorPosY() + (badge_height() - ImGui::GetFontSize()) * 0.5f);
+    wrapped_text(env.log, attempt_line(a, env.config.catalog.currency()));
   }
 }
 

@@ -18,6 +18,10 @@ namespace {
 using namespace detail;
 
 constexpr const char* kLinePopup = "Edit line";
+constexpr const char* kCharge = "Charge card (F2)";
+constexpr const char* kCash = "Cash (F6)";
+constexpr const char* kExact = "Exact cash (F4)";
+constexpr const char* kOptions = "Discount/tip (F3)";
 constexpr const char* kOptionsPopup = "Discount and tip";
 constexpr const char* kCashPopup = "Cash payment";
 
@@ -175,7 +179,7 @@ void catalog_column(const pos::Model& m, SellViewState& state, const ViewEnv& en
     } else if (!m.reader.connected && !m.cart.lines.empty()) {
       text(env.log, fit_text("No card reader connected: cash only", ImGui::GetContentRegionAvail().x), Tone::Warning);
     } else if (!m.offline.online && !m.cart.lines.empty()) {
-      text(env.log, fit_text("Offline: add the customer's contact under Discount / tip", ImGui::GetContentRegionAvail().x),
+      text(env.log, fit_text("Offline: add the customer's contact under Discount/tip (F3)", ImGui::GetContentRegionAvail().x),
            Tone::Warning);
     }
   }
@@ -302,29 +306,29 @@ void totals_block(const pos::Model& m, const ViewEnv& env) {
   ImGui::Dummy(ImVec2(width, totals_height(env)));
 }
 
-// Charge card (F2), Cash / Exact cash (F4), Discount / tip, Clear cart or Void sale: always in
-// these places, enabled or not.
+// Charge card (F2), Cash (F6), Exact cash (F4), Discount/tip (F3), Clear cart or Void sale:
+// always in these places, enabled or not.
 void actions(const pos::Model& m, SellViewState& state, const ViewEnv& env, bool editable) {
   const float w = ImGui::GetContentRegionAvail().x;
   const bool has_lines = !m.cart.lines.empty();
   const bool can_pay = has_lines && m.reader.connected;
-  const bool keys = !any_popup();
-  const int first = button_row(env.log, {{"Charge card (F2)", true, can_pay, Tone::Good, 2.0f}, {"Cash", true, has_lines}}, w);
+  const bool keys = !any_popup() && !ImGui::IsAnyItemActive();
+  const int first = button_row(env.log, {{kCharge, true, can_pay, Tone::Good, 2.0f}, {kCash, true, has_lines}}, w);
   if (first == 0 || (keys && can_pay && key_pressed(kKeyF2))) env.dispatch(pos::Charge{});
-  if (first == 1) {
+  if (first == 1 || (keys && has_lines && key_pressed(kKeyF6))) {
     state.popup = SellViewState::Popup::Cash;
     clear(state.cash);
     state.input_error.clear();
   }
   // -1 when nothing was tapped; 0..2 the button.
   const int tapped = button_row(env.log,
-                                {{"Exact cash (F4)", true, has_lines},
-                                 {"Discount / tip", true, editable && has_lines},
+                                {{kExact, true, has_lines},
+                                 {kOptions, true, editable && has_lines},
                                  {m.sale ? "Void sale" : "Clear cart", true, m.sale || has_lines,
                                   m.sale ? Tone::Bad : Tone::Neutral, 1.0f, {"Void sale", "Clear cart"}}},
                                 w);
   if (tapped == 0 || (keys && has_lines && key_pressed(kKeyF4))) env.dispatch(pos::PayCash{pos::balance_due(m)});
-  if (tapped == 1) {
+  if (tapped == 1 || (keys && editable && has_lines && key_pressed(kKeyF3))) {
     state.popup = SellViewState::Popup::Options;
     state.input_error.clear();
   }
@@ -339,17 +343,16 @@ void actions(const pos::Model& m, SellViewState& state, const ViewEnv& env, bool
   }
 }
 
-float actions_height(const pos::Model& m, const ViewEnv& env, float width) {
-  (void)env;
-  return button_row_height({{"Charge card (F2)", true, true, Tone::Good, 2.0f}, {"Cash"}}, width) + vgap() +
-         button_row_height({{"Exact cash (F4)"}, {"Discount / tip"},
+float actions_height(const pos::Model& m, float width) {
+  return button_row_height({{kCharge, true, true, Tone::Good, 2.0f}, {kCash}}, width) + vgap() +
+         button_row_height({{kExact}, {kOptions},
                             {m.sale ? "Void sale" : "Clear cart", true, true, Tone::Neutral, 1.0f, {"Void sale", "Clear cart"}}},
                            width);
 }
 
 void cart_column(const pos::Model& m, SellViewState& state, const ViewEnv& env, bool editable) {
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const float below = totals_height(env) + actions_height(m, env, avail.x) + 2 * vgap();
+  const float below = totals_height(env) + actions_height(m, avail.x) + 2 * vgap();
   cart_table(m, state, env, editable, std::max(touch_size() * 2, avail.y - below));
   totals_block(m, env);
   actions(m, state, env, editable);
@@ -358,10 +361,9 @@ void cart_column(const pos::Model& m, SellViewState& state, const ViewEnv& env, 
 // The cart column is wide enough for its widest row of actions, and takes 45 % of the screen
 // when that is more; the catalog keeps at least one tile column.
 float cart_column_width(const pos::Model& m, float width) {
-  const float actions_min = std::max(
-      widest_button({"Charge card (F2)"}) + gap() + widest_button({"Cash"}),
-      widest_button({"Exact cash (F4)"}) + widest_button({"Discount / tip"}) + widest_button({"Void sale", "Clear cart"}) +
-          2 * gap());
+  const float actions_min =
+      std::max(widest_button({kCharge}) + gap() + widest_button({kCash}),
+               widest_button({kExact}) + widest_button({kOptions}) + widest_button({"Void sale", "Clear cart"}) + 2 * gap());
   (void)m;
   return std::clamp(std::max(width * 0.45f, actions_min), width * 0.35f, width * 0.55f);
 }

@@ -22,7 +22,7 @@
 //                      with "<label>\n", for product tiles)
 //   type <text>        characters into the focused field (or the wedge scanner)
 //   type-receipt <n>   types the receipt number (first 8 characters of the id) of the script's nth sale
-//   key enter|escape|f2|f4|f5|f9      scan <digits> (= type <digits> + key enter)
+//   key enter|escape|f2|f3|f4|f5|f6|f9      scan <digits> (= type <digits> + key enter)
 //   add <product_id> [qty]            dispatch AddProduct directly
 //   expect screen sell|payment|receipt|back_office     expect text <substring>
 //   expect no-button <label>          expect button <label>

@@ -128,8 +128,10 @@ void draw_pin_prompt(BackOfficeViewState& state, const ViewEnv& env);
 
 // Keyboard shortcuts (GLFW key codes, which the GLFW backend writes into io.KeysDown).
 inline constexpr int kKeyF2 = 291;   // charge card
+inline constexpr int kKeyF3 = 292;   // discount and tip (sell screen)
 inline constexpr int kKeyF4 = 293;   // cash (exact amount)
 inline constexpr int kKeyF5 = 294;   // new sale (receipt screen)
+inline constexpr int kKeyF6 = 295;   // cash entry (sell screen)
 inline constexpr int kKeyF9 = 298;   // manager PIN
 
 // Short human labels for states, with a symbol so colour is never the only signal.
