@@ -231,6 +231,7 @@ class ViewHarness {
   std::vector<pos::Action> tap(const pos::Model& model, const std::string& label) {
     const LoggedItem* item = find(label);
     if (item == nullptr) return {};
+    ImGui::SetCurrentContext(ctx_.context());  // another harness may have been made meanwhile
     ImGuiIO& io = ImGui::GetIO();
     io.MousePos = ImVec2((item->min.x + item->max.x) / 2, (item->min.y + item->max.y) / 2);
     std::vector<pos::Action> all;
@@ -245,12 +246,14 @@ class ViewHarness {
 
   // Types characters (into the focused field, or the wedge scanner) over one frame.
   std::vector<pos::Action> type(const pos::Model& model, const std::string& chars) {
+    ImGui::SetCurrentContext(ctx_.context());
     for (char c : chars) ImGui::GetIO().AddInputCharacter(static_cast<unsigned int>(c));
     return frame(model);
   }
 
   // Presses and releases a key (KeysDown index) over two frames.
   std::vector<pos::Action> key(const pos::Model& model, int index) {
+    ImGui::SetCurrentContext(ctx_.context());
     ImGui::GetIO().KeysDown[index] = true;
     std::vector<pos::Action> all = frame(model);
     ImGui::GetIO().KeysDown[index] = false;
@@ -273,6 +276,7 @@ class ViewHarness {
   std::string dump() const { return log_.dump(); }
   ViewState& state() { return state_; }
   const FrameLog& log() const { return log_; }
+  ImGuiContext* context() const { return ctx_.context(); }
   FakeClock& clock() { return clock_; }
   KioskConfig& config() { return config_; }
 

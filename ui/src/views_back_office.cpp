@@ -54,6 +54,7 @@ void attention_tab(const pos::Model& m, BackOfficeViewState& state, const ViewEn
     return;
   }
   const char* note_hint = "Note for 'Mark handled' (required)";
+  tab_into_first_field();
   field(env.log, "##note", note_hint, state.note, std::min(ImGui::GetContentRegionAvail().x, field_width(note_hint)));
   for (std::size_t i = 0; i < m.back_office.attention.size(); ++i) {
     const pos::AttentionItem& item = m.back_office.attention[i];
@@ -99,6 +100,7 @@ void past_sale_refund(const pos::Model& m, BackOfficeViewState& state, const Vie
   Flow flow(ImGui::GetContentRegionAvail().x);
   const float number_w = std::min(ImGui::GetContentRegionAvail().x, field_width(hint));
   flow.next(number_w);
+  tab_into_first_field();
   const bool entered = field(env.log, "##receiptno", hint, state.refund_receipt_number, number_w);
   flow.next(touch_button_size("Find sale").x);
   if (touch_button(env.log, "Find sale") || entered) {

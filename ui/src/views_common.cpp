@@ -49,6 +49,13 @@ bool enter_pressed() {
          key_pressed(ImGui::GetKeyIndex(ImGuiKey_KeyPadEnter));
 }
 
+void tab_into_first_field() {
+  if (!ImGui::IsAnyItemActive() && !ImGui::IsPopupOpen("", ImGuiPopupFlags_AnyPopupId) &&
+      key_pressed(ImGui::GetKeyIndex(ImGuiKey_Tab)) && !ImGui::GetIO().KeyShift) {
+    ImGui::SetKeyboardFocusHere();
+  }
+}
+
 bool escape_pressed() { return key_pressed(ImGui::GetKeyIndex(ImGuiKey_Escape)); }
 
 void total_row(FrameLog* log, std::string_view label, const std::string& value, float right, ImFont* font) {

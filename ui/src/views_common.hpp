@@ -134,6 +134,11 @@ float button_row_height(std::initializer_list<RowButton> buttons, float width, f
 // call end_modal.
 bool modal(FrameLog* log, const char* name, bool want_open);
 
+// Keyboard: Tab with nothing being edited and no popup open puts the cursor in the screen's first
+// field (ImGui itself only tabs among the fields of the region that has the focus). Call it just
+// before that field.
+void tab_into_first_field();
+
 bool key_pressed(int key);
 bool enter_pressed();
 bool escape_pressed();

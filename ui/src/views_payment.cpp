@@ -136,6 +136,7 @@ void split_tender(const pos::Model& m, PaymentViewState& state, const ViewEnv& e
   text(env.log, "Split the payment:");
   Flow flow(width);
   flow.next(card_w);
+  tab_into_first_field();
   const bool entered = field(env.log, "##split", "Card amount", state.split_amount, card_w);
   const bool can_charge = m.reader.connected && m.phase == PaymentPhase::None;
   flow.next(touch_button_size("Charge card for amount").x);

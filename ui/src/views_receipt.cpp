@@ -72,6 +72,7 @@ void print_and_email(const pos::Model& m, ReceiptViewState& state, const ViewEnv
   Flow flow(width);
   const float email_w = std::min(width, field_width("Customer email", "customer.name@example.com"));
   flow.next(email_w);
+  tab_into_first_field();
   const bool entered = field(env.log, "##email", "Customer email", state.email, email_w);
   flow.next(touch_button_size("Email receipt").x);
   if (touch_button(env.log, "Email receipt") || entered) {

@@ -99,6 +99,7 @@ void search_row(const pos::Model& m, SellViewState& state, const ViewEnv& env, s
   Flow flow(ImGui::GetContentRegionAvail().x);
   const float search_w = field_width("Search products", "Butter Croissant");
   flow.next(search_w);
+  tab_into_first_field();
   if (field(env.log, "##search", "Search products", state.search, search_w) && m.phase == PaymentPhase::None) {
     const auto shown = shown_products(state, env.config.catalog);
     if (shown.size() == 1) {
@@ -425,6 +426,7 @@ void line_popup(const pos::Model& m, SellViewState& state, const ViewEnv& env) {
 void options_popup(const pos::Model& m, SellViewState& state, const ViewEnv& env) {
   if (!modal(env.log, kOptionsPopup, state.popup == SellViewState::Popup::Options)) return;
   const pos::Currency cur = env.config.catalog.currency();
+  if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere();  // typed digits go to the discount
   const bool disc_entered = field(env.log, "##cartdisc", "Cart discount", state.cart_discount,
                                   field_width("Cart discount", "000.00"));
   ImGui::SameLine();

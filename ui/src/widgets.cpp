@@ -146,7 +146,8 @@ void end_scroll_region(FrameLog* log) {
 void begin_fixed_region(const char* id, ImVec2 size) {
   ImGui::BeginChild(id, size, false,
                     ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoScrollbar |
-                        ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoBackground);
+                        ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoBackground |
+                        ImGuiWindowFlags_NavFlattened);  // arrow keys cross into the column
 }
 
 void end_fixed_region() { ImGui::EndChild(); }
