@@ -269,6 +269,7 @@ int run_kiosk(Options o) {
 
 }  // namespace
 
+// The command line, then the scripted hooks' parsing: about 80 lines, one option per line.
 int main(int argc, char** argv) {
   CLI::App app{"till-kiosk: the Till point-of-sale front end (Dear ImGui)"};
   app.set_version_flag("--version", std::string("till-kiosk ") + TILL_VERSION);

@@ -90,6 +90,7 @@ Result<std::vector<ScriptStep>> parse_script(std::string_view text) {
   return steps;
 }
 
+// One raw string, read as a script (over 80 lines because it is the whole demo, in order).
 std::string_view demo_script() {
   return R"(# Till demo: everything below runs through the real views, pos::update and app::Runtime (the
 # store, the reader driver, the sync engine). The customer, the reader device, the network and
