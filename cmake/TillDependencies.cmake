@@ -12,6 +12,7 @@ find_package(CLI11 REQUIRED)                          # libcli11-dev
 find_package(Catch2 2 REQUIRED)                       # catch2 (v2)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBUSB REQUIRED IMPORTED_TARGET libusb-1.0)   # libusb-1.0-0-dev
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)         # libpq-dev (till-office)
 if(TILL_BUILD_UI)
   find_package(glfw3 3.3 REQUIRED)                    # libglfw3-dev
   find_package(OpenGL REQUIRED)                       # libgl-dev

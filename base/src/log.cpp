@@ -18,6 +18,7 @@ namespace {
 std::mutex g_mutex;
 std::shared_ptr<spdlog::logger> g_logger;  // guarded by g_mutex for replacement
 Level g_level = Level::Info;
+std::string g_common;  // ,"key":"value"... appended to every line; guarded by g_mutex
 
 std::string_view level_name(Level l) {
   switch (l) {
@@ -124,14 +125,27 @@ void set_level(Level level) {
   if (g_logger) g_logger->set_level(to_spd(level));
 }
 
+void set_common_fields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  std::string common;
+  for (const auto& [key, value] : fields) {
+    common += ",\"" + json_escape(key) + "\":\"" + json_escape(value) + "\"";
+  }
+  common = redact_secrets(common);
+  std::lock_guard lock(g_mutex);
+  g_common = std::move(common);
+}
+
 void write(Level level, std::string_view event, Fields fields) {
   std::shared_ptr<spdlog::logger> logger;
+  std::string common;
   {
     std::lock_guard lock(g_mutex);
     if (level < g_level) return;
     logger = g_logger;
+    common = g_common;
   }
   std::string line = format_line(level, event, fields);
+  if (!common.empty()) line.insert(line.size() - 1, common);  // before the closing brace
   if (logger) {
     // Drop the leading '{' because the pattern already opened the object.
     logger->log(to_spd(level), std::string_view(line).substr(1));

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -19,6 +20,7 @@
 
 #include "till/base/log.hpp"
 #include "till/pos/money.hpp"
+#include "till/store/identity.hpp"
 #include "till/store/store.hpp"
 #include "till/sync/engine.hpp"
 #include "till/sync/keys.hpp"
@@ -59,6 +61,12 @@ std::string money(std::int64_t minor, const std::string& currency) {
   return pos::Money(minor, *c).format() + " " + currency;
 }
 
+// "Front counter (reg_0123...)", or why there is none yet.
+std::string register_line(const Result<store::RegisterIdentity>& identity) {
+  if (!identity) return "none yet (the kiosk claims one when it opens this database)";
+  return identity->name + " (" + identity->id + ")";
+}
+
 std::string actor_of(const Globals& g) {
   if (!g.actor.empty()) return g.actor;
   if (const char* u = std::getenv("USER"); u != nullptr && *u != '\0') return u;
@@ -82,7 +90,9 @@ int exit_for_open(const Error& e) {
 Result<store::Store> open_store(const Globals& g, store::OpenMode mode) {
   store::OpenOptions o;
   o.mode = mode;
-  auto key = store::DataKey::from_environment();
+  // The kiosk keeps its data key next to the database (data.key); TILL_DATA_KEY(_FILE) wins.
+  const std::string beside = (std::filesystem::path(g.db).parent_path() / "data.key").string();
+  auto key = store::DataKey::from_environment(beside);
   if (!key) return fail(key.error());
   o.data_key = *key;
   auto s = store::Store::open(g.db, SystemClock::instance(), o);
@@ -182,9 +192,11 @@ int cmd_status(const Globals& g, std::ostream& out, std::ostream& err) {
   auto s = st->status();
   if (!s) return report_error(err, s.error(), kExitFailure);
   const bool attention = !s->dead.empty() || !s->in_doubt.empty() || !s->attention.empty();
+  const auto identity = store::read_register_identity(*st);  // NotFound before a kiosk opened it
   if (g.json) {
     Json j;
     j["database"] = g.db;
+    j["register"] = identity ? Json{{"id", identity->id}, {"name", identity->name}} : Json(nullptr);
     for (const auto& [state, n] : s->operations) j["operations"][std::string(pos::to_string(state))] = n;
     for (const auto& [state, n] : s->attempts) j["attempts"][std::string(pos::to_string(state))] = n;
     j["oldest_unsent_age_seconds"] = s->oldest_unsent_age ? Json(s->oldest_unsent_age->count() / 1000) : Json(nullptr);
@@ -214,6 +226,7 @@ int cmd_status(const Globals& g, std::ostream& out, std::ostream& err) {
     return attention ? kExitAttention : kExitOk;
   }
   out << "Database: " << g.db << "\n";
+  out << "Register: " << register_line(identity) << "\n";
   out << "Operations:";
   for (const auto& [state, n] : s->operations) out << " " << pos::to_string(state) << "=" << n;
   out << "\nAttempts:  ";
@@ -391,12 +404,13 @@ int cmd_reconcile(const Globals& g, const std::string& from, const std::string& 
   if (!st) return report_error(err, st.error(), exit_for_open(st.error()));
   auto local = local_payments(*st, *lo, end);
   if (!local) return report_error(err, local.error(), kExitFailure);
+  // Scoped to this register: the shop's other registers take payments on the same account, and
+  // theirs are not missing here (metadata[register_id], reconcile_scope).
+  const auto identity = store::read_register_identity(*st);
+  if (!identity) err << "till-sync: " << identity.error().message << "; scoping to the registers its sales name\n";
+  const std::vector<std::string> registers = reconcile_scope(identity ? identity->id : std::string(), *local);
   std::set<std::string> accounts;
-  std::set<std::string> registers;
-  for (const auto& l : *local) {
-    accounts.insert(l.account);
-    registers.insert(l.register_id);
-  }
+  for (const auto& l : *local) accounts.insert(l.account);
   if (!g.account.empty()) accounts.insert(g.account);
   if (accounts.empty()) {
     err << "till-sync: no local card payments in range and no --account: nothing to compare\n";
@@ -408,10 +422,9 @@ int cmd_reconcile(const Globals& g, const std::string& from, const std::string& 
   auto remote = run_blocking(io, async_fetch_payment_intents(**client, {accounts.begin(), accounts.end()}, *lo, end));
   if (!remote) return report_error(err, remote.error(), kExitFailure);
   const auto rep = reconcile(
-      *local, *remote, [&](const std::string& sale_id) { return st->get_sale(sale_id).has_value(); },
-      {registers.begin(), registers.end()});
+      *local, *remote, [&](const std::string& sale_id) { return st->get_sale(sale_id).has_value(); }, registers);
   if (g.json) {
-    Json j{{"from", from}, {"to", to}, {"local_payments", rep.local_payments},
+    Json j{{"from", from}, {"to", to}, {"registers", registers}, {"local_payments", rep.local_payments},
            {"remote_payment_intents", rep.remote_payment_intents}, {"matched", rep.matched}, {"findings", Json::array()}};
     for (const auto& f : rep.findings) {
       j["findings"].push_back({{"kind", to_string(f.kind)},
@@ -423,6 +436,7 @@ int cmd_reconcile(const Globals& g, const std::string& from, const std::string& 
     }
     out << j.dump(2) << "\n";
   } else {
+    out << "Register: " << register_line(identity) << "\n";
     out << "Reconciled " << from << " .. " << to << ": " << rep.local_payments << " local card payment(s), "
         << rep.remote_payment_intents << " PaymentIntent(s) at Stripe, " << rep.matched << " matched, "
         << rep.findings.size() << " finding(s).\n";
@@ -453,8 +467,10 @@ int cmd_report(const Globals& g, const std::string& day, const std::string& csv_
       return kExitFailure;
     }
   }
+  const auto identity = store::read_register_identity(*st);
   if (g.json) {
     Json j{{"day", r->day}};
+    j["register"] = identity ? Json{{"id", identity->id}, {"name", identity->name}} : Json(nullptr);
     j["currencies"] = Json::array();
     for (const auto& c : r->currencies) {
       j["currencies"].push_back({{"currency", c.currency}, {"sales", c.sales}, {"gross", c.gross}, {"net", c.net},
@@ -485,7 +501,7 @@ int cmd_report(const Globals& g, const std::string& day, const std::string& csv_
     out << j.dump(2) << "\n";
     return kExitOk;
   }
-  out << "End of day " << r->day << " (UTC)\n";
+  out << "End of day " << r->day << " (UTC), register " << register_line(identity) << "\n";
   for (const auto& c : r->currencies) {
     out << "  " << c.currency << ": " << c.sales << " sale(s), gross " << money(c.gross, c.currency) << ", net "
         << money(c.net, c.currency) << ", tax " << money(c.tax, c.currency) << ", tips " << money(c.tips, c.currency)

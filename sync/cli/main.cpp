@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "till/base/data_dir.hpp"
 #include "till/base/log.hpp"
 
 using namespace till::sync::cli;
@@ -28,10 +30,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   Globals g;
-  g.db = env_or("TILL_DB", g.db);
+  // The database: --db (or TILL_DB), else till.db in the data folder, found by the rule every Till
+  // program shares (base/data_dir.hpp: --data-dir, TILL_DATA_DIR, the XDG default).
+  std::string data_dir;
+  g.db = env_or("TILL_DB", "");
   g.account = env_or("TILL_ACCOUNT", "");
   g.api_base = env_or("TILL_API_BASE", g.api_base);
-  app.add_option("--db", g.db, "the register's SQLite database (TILL_DB)")->capture_default_str();
+  app.add_option("--data-dir", data_dir,
+                 "the register's data folder, holding till.db and data.key (default: TILL_DATA_DIR, else "
+                 "$XDG_DATA_HOME/till, else ~/.local/share/till)");
+  app.add_option("--db", g.db, "the register's SQLite database (TILL_DB; default: till.db in the data folder)");
   app.add_flag("--json", g.json, "machine-readable output");
   app.add_option("--account", g.account, "connected account acct_... to reconcile (TILL_ACCOUNT); payments are "
                                          "always sent to the account they were taken for");
@@ -95,6 +103,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (g.db.empty()) {
+    auto dir = till::resolve_data_dir(data_dir);
+    if (!dir) {
+      std::cerr << "till-sync: " << dir.error().message << "\n";
+      return kExitConfig;
+    }
+    g.db = (std::filesystem::path(dir->path) / "till.db").string();
   }
 
   till::log::Config lc;

@@ -135,6 +135,13 @@ ReconcileReport reconcile(const std::vector<LocalPayment>& local, const std::vec
   return rep;
 }
 
+std::vector<std::string> reconcile_scope(std::string_view own_register_id, const std::vector<LocalPayment>& local) {
+  std::set<std::string> ids;
+  if (!own_register_id.empty()) ids.insert(std::string(own_register_id));
+  for (const auto& l : local) ids.insert(l.register_id);
+  return {ids.begin(), ids.end()};
+}
+
 Result<std::vector<LocalPayment>> local_payments(store::Store& store, Timestamp from, Timestamp to) {
   auto sales = store.sales_between(from, to);
   if (!sales) return fail(sales.error());

@@ -1,5 +1,6 @@
 #pragma once
-// Register: the UI thread's part of the kiosk without ImGui, over a real app::Runtime (see
+// Register: the UI thread's part of the kiosk without ImGui, over a real app::Runtime with the
+// simulators plugged in as the kiosk's main plugs them in (app::SimulatedWorld; see
 // runtime_test.cpp). Shared by the runtime tests.
 
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 
 #include "till/app/catalog.hpp"
 #include "till/app/runtime.hpp"
+#include "till/app/sim_wiring.hpp"
 #include "till/base/random.hpp"
 #include "till/pos/checkout.hpp"
 
@@ -25,13 +27,15 @@ namespace fs = std::filesystem;
 // handed to the runtime (as the kiosk does every frame).
 class Register {
  public:
-  explicit Register(const fs::path& dir, const std::function<void(app::RuntimeConfig&)>& tweak = {})
-      : doc_(*app::load_catalog(app::demo_catalog_path())), random_(7) {
+  explicit Register(const fs::path& dir, const std::function<void(app::RuntimeConfig&)>& tweak = {},
+                    app::SimulatedWorldOptions simulation = {})
+      : doc_(*app::load_catalog(app::demo_catalog_path())), random_(SystemRandom::instance().next_u64()) {
     app::RuntimeConfig config;
     config.data_dir = dir.string();
     config.fee_rule = "30+100bp";
     if (tweak) tweak(config);
     capture_method_ = config.capture_method;
+    world_ = app::SimulatedWorld::plug_into(config, std::move(simulation));
     auto rt = app::Runtime::start(config, [this](pos::Action a) {
       std::lock_guard lock(mutex_);
       inbox_.push_back(std::move(a));
@@ -42,11 +46,15 @@ class Register {
     model_ = pos::initial_model(context());
   }
 
-  // The runtime posts into inbox_ until it has stopped: stop it before the inbox goes.
-  ~Register() { runtime_.reset(); }
+  // The runtime posts into inbox_ until it has stopped: stop it before the inbox goes, and
+  // before the simulators it talks to.
+  ~Register() {
+    runtime_.reset();
+    world_.reset();
+  }
 
   pos::Context context() {
-    return pos::Context{SystemClock::instance().now(), random_, "reg_test", runtime_->account_id(),
+    return pos::Context{SystemClock::instance().now(), random_, runtime_->register_id(), runtime_->account_id(),
                         pos::Currency::of("usd"), doc_.catalog, pos::RiskConfig::safe_defaults(),
                         doc_.merchant, "2468", capture_method_};
   }
@@ -84,11 +92,16 @@ class Register {
 
   const pos::Model& model() const { return model_; }
   app::Runtime& runtime() { return *runtime_; }
+  // The SIMULATED customer, network and Stripe faults.
+  app::SimulatedWorld& world() { return *world_; }
 
  private:
   app::CatalogDocument doc_;
+  // Sale ids and idempotency keys, as the kiosk's SystemRandom makes them: fresh per register (two
+  // registers in one test share a Stripe account, where a repeated key is refused).
   SeededRandom random_;
   std::string capture_method_;
+  std::unique_ptr<app::SimulatedWorld> world_;
   std::unique_ptr<app::Runtime> runtime_;
   pos::Model model_;
   std::mutex mutex_;

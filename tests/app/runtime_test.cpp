@@ -1,6 +1,7 @@
 // End-to-end through the app's effect runner: the checkout reducer drives the real store, the
 // in-process simulated reader (till-reader-sim's device model), the Stripe client and the sync
-// engine against the embedded till-stripe-sim on 127.0.0.1. Nothing is faked below the reducer.
+// engine against the embedded till-stripe-sim on 127.0.0.1, both plugged in by
+// app::SimulatedWorld as the kiosk's main plugs them in. Nothing is faked below the reducer.
 // The reader is the in-process simulated one, or (RuntimeConfig::reader) the other drivers: a
 // simulated smart reader on the embedded till-stripe-sim (`stripe`), usb and tcp with no reader.
 
@@ -88,7 +89,7 @@ TEST_CASE("a declined card is shown as declined with a reason and a new card get
     REQUIRE(doc);
     const auto& products = doc->catalog.products();
     reg.dispatch(pos::AddProduct{products[0].id, 1});
-    REQUIRE(reg.runtime().queue_card("4000000000009995"));  // insufficient_funds
+    REQUIRE(reg.world().queue_card("4000000000009995"));  // insufficient_funds
     reg.dispatch(pos::Charge{});
     REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase == pos::PaymentPhase::Declined; }));
     REQUIRE(reg.model().attempts.size() == 1);
@@ -110,6 +111,7 @@ TEST_CASE("a second runtime on the same data directory is refused while the firs
     Register reg(dir);
     app::RuntimeConfig config;
     config.data_dir = dir.string();
+    auto world = app::SimulatedWorld::plug_into(config);
     auto second = app::Runtime::start(config, [](pos::Action) {});
     REQUIRE_FALSE(second);
     CHECK(second.error().kind == ErrorKind::FailedPrecondition);
@@ -274,12 +276,17 @@ class StripeView {
   std::unique_ptr<sync::StripeClient> client_;
 };
 
-std::function<void(app::RuntimeConfig&)> smart_reader(std::string capture = "automatic", bool customer = true) {
-  return [capture, customer](app::RuntimeConfig& c) {
+std::function<void(app::RuntimeConfig&)> smart_reader(std::string capture = "automatic") {
+  return [capture](app::RuntimeConfig& c) {
     c.reader = "stripe";
     c.capture_method = capture;
-    c.customer_presents_demo_card = customer;
   };
+}
+
+app::SimulatedWorldOptions nobody_presents() {
+  app::SimulatedWorldOptions o;
+  o.customer_presents_demo_card = false;
+  return o;
 }
 
 // Sells the first product of the demo catalog by card.
@@ -302,7 +309,7 @@ TEST_CASE("with reader stripe the embedded simulator gets a SIMULATED smart read
     Register reg(dir, smart_reader());
     REQUIRE(reg.pump_until(ready));
     CHECK(reg.runtime().reader_spec() == "stripe");
-    CHECK(reg.runtime().simulated_customer());
+    CHECK(reg.world().simulated_customer());
     CHECK(reg.model().reader.detail == "stripe (SIMULATED)");
     CHECK(reg.model().reader.label == "Counter (SIMULATED)");
     StripeView stripe(reg.runtime());
@@ -417,7 +424,7 @@ TEST_CASE("a declined card on the smart reader is PaymentDeclined with Stripe's 
   {
     Register reg(dir, smart_reader());
     REQUIRE(reg.pump_until(ready));
-    REQUIRE(reg.runtime().queue_card("4000000000009995"));  // insufficient_funds
+    REQUIRE(reg.world().queue_card("4000000000009995"));  // insufficient_funds
     charge_one(reg);
     REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase == pos::PaymentPhase::Declined; }));
     REQUIRE(reg.model().attempts.size() == 1);
@@ -444,7 +451,7 @@ TEST_CASE("a declined card on the smart reader is PaymentDeclined with Stripe's 
 TEST_CASE("cancel while the smart reader waits for a card ends the payment canceled and charges nothing") {
   const auto dir = fresh_dir("smart_cancel");
   {
-    Register reg(dir, smart_reader("automatic", false));
+    Register reg(dir, smart_reader(), nobody_presents());
     REQUIRE(reg.pump_until(ready));
     charge_one(reg);
     StripeView stripe(reg.runtime());
@@ -473,14 +480,14 @@ TEST_CASE("while the register is offline a smart reader refuses the card at once
   {
     Register reg(dir, smart_reader());
     REQUIRE(reg.pump_until(ready));
-    REQUIRE(reg.runtime().simulate_outage(true));
+    REQUIRE(reg.world().simulate_outage(true));
     REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.offline.online; }));
     charge_one(reg);
     REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase == pos::PaymentPhase::Failed; }));
     CHECK(reg.model().notice.text.find("needs Stripe and the register is offline") != std::string::npos);
     CHECK(reg.model().attempts.at(0).state == pos::AttemptState::Canceled);
     CHECK(reg.model().offline.stored.count == 0);  // nothing stored: a smart reader cannot
-    REQUIRE(reg.runtime().simulate_outage(false));
+    REQUIRE(reg.world().simulate_outage(false));
     REQUIRE(reg.pump_until([](const pos::Model& m) { return m.offline.online; }));
     StripeView stripe(reg.runtime());
     CHECK(stripe.payment_intents(reg.model().sale->id).empty());  // nothing reached Stripe
@@ -497,9 +504,10 @@ TEST_CASE("a reader that is not there (tcp, usb) reports No reader cleanly, has 
     {
       Register reg(dir, [&spec](app::RuntimeConfig& c) { c.reader = spec; });
       CHECK(reg.runtime().reader_spec() == spec);
-      CHECK_FALSE(reg.runtime().simulated_customer());
-      for (const Status& s : {reg.runtime().queue_card("visa"), reg.runtime().present_card("visa"),
-                              reg.runtime().simulate_outage(true), reg.runtime().simulate_reader_unplugged(true)}) {
+      CHECK_FALSE(reg.world().simulated_customer());
+      CHECK(reg.world().simulates_stripe());  // Stripe is still the embedded simulator
+      for (const Status& s : {reg.world().queue_card("visa"), reg.world().present_card("visa"),
+                              reg.world().simulate_outage(true), reg.world().simulate_reader_unplugged(true)}) {
         REQUIRE_FALSE(s);
         CHECK(s.error().kind == ErrorKind::FailedPrecondition);
       }
@@ -527,5 +535,75 @@ TEST_CASE("a bad reader setting stops the runtime from starting with InvalidArgu
   REQUIRE_FALSE(rt);
   CHECK(rt.error().kind == ErrorKind::InvalidArgument);
   CHECK(rt.error().message.find("bluetooth") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+// ---- the register's identity ---------------------------------------------------------------
+
+TEST_CASE("the register's id is generated once, kept across restarts and carried in every PaymentIntent's metadata") {
+  const auto dir = fresh_dir("identity");
+  std::string id;
+  std::string first_pi;
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until(ready));
+    id = reg.runtime().register_id();
+    CHECK(id.size() == 20);
+    CHECK(id.rfind("reg_", 0) == 0);
+    CHECK(reg.runtime().register_name() == "Register 1");
+    reg.sell_one(0);
+    CHECK(reg.model().sale->register_id == id);
+    CHECK(reg.model().last_receipt.find("Register " + id) != std::string::npos);
+    StripeView stripe(reg.runtime());
+    const auto pis = stripe.payment_intents(reg.model().sale->id);
+    REQUIRE(pis.size() == 1);
+    REQUIRE(pis[0].metadata_value("register_id") != nullptr);
+    CHECK(*pis[0].metadata_value("register_id") == id);
+    first_pi = pis[0].id;
+  }
+  {
+    // A restart (a fresh embedded simulator too): the same register, renamed by configuration.
+    Register reg(dir, [](app::RuntimeConfig& c) { c.register_name = "Terrace"; });
+    REQUIRE(reg.pump_until(ready));
+    CHECK(reg.runtime().register_id() == id);
+    CHECK(reg.runtime().register_name() == "Terrace");
+    reg.sell_one(1);
+    StripeView stripe(reg.runtime());
+    const auto pis = stripe.payment_intents(reg.model().sale->id);
+    REQUIRE(pis.size() == 1);
+    CHECK(*pis[0].metadata_value("register_id") == id);
+    // The embedded till-stripe-sim starts from a fresh seed: an earlier run's ids (on its
+    // receipts) are not handed out again.
+    CHECK(pis[0].id != first_pi);
+  }
+  {
+    // A configuration naming another id is refused: the database belongs to this register.
+    app::RuntimeConfig config;
+    config.data_dir = dir.string();
+    config.register_id = "reg_somebody_else";
+    auto world = app::SimulatedWorld::plug_into(config);
+    auto rt = app::Runtime::start(config, [](pos::Action) {});
+    REQUIRE_FALSE(rt);
+    CHECK(rt.error().kind == ErrorKind::FailedPrecondition);
+    CHECK(rt.error().message.find(id) != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a sale the kiosk made for another register is refused with a storage error and not written") {
+  const auto dir = fresh_dir("foreign_sale");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until(ready));
+    pos::Sale sale;
+    sale.id = "sale-foreign";
+    sale.register_id = "reg_1";  // the literal every register used to write
+    sale.account_id = reg.runtime().account_id();
+    sale.currency = "usd";
+    reg.runtime().run({pos::PersistSale{sale}});
+    REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.storage_error.empty(); }));
+    CHECK(reg.model().storage_error.find("is for register 'reg_1'") != std::string::npos);
+    CHECK(reg.runtime().sync_summary({"sale-foreign"}).empty());
+  }
   fs::remove_all(dir);
 }

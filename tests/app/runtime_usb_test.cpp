@@ -95,7 +95,7 @@ TEST_CASE("with reader usb the runtime takes a card payment through libusb from 
   {
     Register reg(dir, [](app::RuntimeConfig& c) { c.reader = "usb"; });
     CHECK(reg.runtime().reader_spec() == "usb:1209:0001");
-    CHECK_FALSE(reg.runtime().simulated_customer());
+    CHECK_FALSE(reg.world().simulated_customer());
     REQUIRE(reg.pump_until(ready));
     CHECK(reg.model().reader.detail == "usb");
 

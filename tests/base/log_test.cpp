@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 #include <unistd.h>
 
 using namespace till;
@@ -34,5 +35,28 @@ TEST_CASE("secrets planted in log fields never reach the log file") {
   CHECK(content.find("sk_test_...1234") != std::string::npos);
   CHECK(content.find("\"request_id\":\"req_abc\"") != std::string::npos);
   CHECK(content.find("{\"ts\":\"") == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("common fields such as the register's id go into every later line until cleared") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("till_log_common_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "till.log";
+  REQUIRE(log::init({file.string(), 1 << 20, 2, log::Level::Info, false}));
+  log::info("before", {});
+  log::set_common_fields({{"register", "reg_0123abcd"}, {"register_name", "Front \"counter\""}});
+  log::info("sale.saved", {{"sale", "s-1"}});
+  log::set_common_fields({});
+  log::info("after", {});
+  log::shutdown();
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].find("register") == std::string::npos);
+  CHECK(lines[1].find(R"("event":"sale.saved","sale":"s-1","register":"reg_0123abcd","register_name":"Front \"counter\""})") !=
+        std::string::npos);
+  CHECK(lines[2].find("register") == std::string::npos);
   fs::remove_all(dir);
 }

@@ -128,13 +128,16 @@ TEST_CASE("the demo script runs headless end to end on the real runtime: four sa
   Kiosk kiosk(test::test_config(), SystemClock::instance(), random, nullptr);
   app::RuntimeConfig rc;
   rc.data_dir = dir.string();
-  rc.customer_presents_demo_card = false;  // the script presents each card itself
+  app::SimulatedWorldOptions so;
+  so.customer_presents_demo_card = false;  // the script presents each card itself
+  auto simulators = app::SimulatedWorld::plug_into(rc, so);
   auto runtime = app::Runtime::start(rc, [&kiosk](pos::Action a) { kiosk.post(std::move(a)); });
   REQUIRE(runtime);
   RuntimeSink sink(**runtime);
   kiosk.set_sink(&sink);
   kiosk.set_account((*runtime)->account_id(), (*runtime)->mode());
-  RuntimeWorld world(**runtime);
+  kiosk.set_register((*runtime)->register_id(), (*runtime)->register_name());
+  RuntimeWorld world(**runtime, *simulators);
   auto steps = parse_script(demo_script());
   REQUIRE(steps);
   std::vector<std::string> sales;

@@ -1,11 +1,12 @@
 // till-kiosk: the shop-counter front end.
 //
-// Every mode runs on app::Runtime: the real store (SQLite in --data-dir), the reader driver and
-// the sync engine. With no STRIPE_API_KEY that means the embedded default: an in-process
-// till-reader-sim device model and till-stripe-sim on 127.0.0.1, both SIMULATED and labelled so
+// Every mode runs on app::Runtime: the real store (SQLite in the data folder), the reader driver
+// and the sync engine. The simulators are plugged in here, not in the runtime: with no
+// STRIPE_API_KEY, and with --reader sim, app::SimulatedWorld (app/sim_wiring.hpp) provides
+// till-stripe-sim on 127.0.0.1 and till-reader-sim's device model, both SIMULATED and labelled so
 // on screen. --script / --screenshots / --demo-sale drive the same kiosk through a script
-// (ui/include/till/ui/script.hpp) whose world is the runtime's SIMULATED hooks (the customer's
-// card, the shop's network, Stripe's lost answers); without --data-dir they use a fresh
+// (ui/include/till/ui/script.hpp) whose world is the SimulatedWorld's hooks (the customer's card,
+// the shop's network, Stripe's lost answers); without --data-dir or TILL_DATA_DIR they use a fresh
 // temporary data folder, removed at exit.
 
 #include <cstdio>
@@ -27,7 +28,9 @@
 #include "till/app/catalog.hpp"
 #include "till/app/reader_spec.hpp"
 #include "till/app/runtime.hpp"
+#include "till/app/sim_wiring.hpp"
 #include "till/base/clock.hpp"
+#include "till/base/data_dir.hpp"
 #include "till/base/log.hpp"
 #include "till/base/random.hpp"
 #include "till/ui/harness.hpp"
@@ -39,6 +42,11 @@ namespace {
 
 using namespace till;
 using namespace till::ui;
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : std::string();
+}
 
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path);
@@ -60,9 +68,9 @@ bool pump_until(Kiosk& kiosk, const std::function<bool(const pos::Model&)>& done
 
 // --headless-demo: two sales through the reducer and the real runtime (store, simulated reader,
 // sync engine, embedded till-stripe-sim), printing the receipts and what reached "Stripe".
-int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime) {
+int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime, app::SimulatedWorld& world) {
   using namespace std::chrono_literals;
-  if (!runtime.simulated_customer()) {
+  if (!world.simulated_customer()) {
     std::cerr << "till-kiosk: --headless-demo plays the customer, so it needs a simulated reader (--reader sim, or "
                  "--reader stripe on the embedded till-stripe-sim); the reader is "
               << runtime.reader_spec() << "\n";
@@ -71,6 +79,7 @@ int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime) {
   const bool smart = runtime.reader_spec().rfind("stripe", 0) == 0;
   std::cout << "till-kiosk " << TILL_VERSION << " --headless-demo: no window. Two sales through the checkout reducer,\n"
             << "the store (" << runtime.store_path() << "), the reader driver and the sync engine.\n"
+            << "Register: " << runtime.register_name() << " (" << runtime.register_id() << ").\n"
             << "Stripe: " << runtime.mode() << ". Reader: "
             << (smart ? "a simulated WisePOS E smart reader on till-stripe-sim, driven server-side (SIMULATED)"
                       : "in-process till-reader-sim device (SIMULATED)")
@@ -94,7 +103,7 @@ int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime) {
   kiosk.apply(pos::NewSale{});
 
   // Sale 2: the first card is declined (insufficient funds), the second approved.
-  (void)runtime.queue_card("4000000000009995");
+  (void)world.queue_card("4000000000009995");
   kiosk.apply(pos::AddProduct{products[1].id, 1});
   kiosk.apply(pos::Charge{});
   if (!step("the decline", pump_until(kiosk, [](const pos::Model& m) { return m.phase == pos::PaymentPhase::Declined; }, 30s))) return 1;
@@ -109,38 +118,35 @@ int run_runtime_demo(Kiosk& kiosk, app::Runtime& runtime) {
 }
 
 // With the embedded simulated reader, a person at the screen plays the customer: which test card
-// the next collect is answered with. Program code, not a view (it talks to the runtime).
-void draw_simulated_customer(app::Runtime& runtime) {
+// the next collect is answered with. Program code, not a view (it talks to the simulators).
+void draw_simulated_customer(app::SimulatedWorld& world) {
   ImGui::SetNextWindowPos(ImVec2(ImGui::GetIO().DisplaySize.x - 310, ImGui::GetIO().DisplaySize.y - 10),
                           ImGuiCond_Always, ImVec2(0, 1));
   ImGui::SetNextWindowSize(ImVec2(300, 0));
   ImGui::SetNextWindowCollapsed(true, ImGuiCond_Once);
   if (ImGui::Begin("SIMULATED CUSTOMER (not the kiosk)", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize)) {
     ImGui::TextWrapped("Present a card on the simulated reader now (while it waits for one):");
-    if (ImGui::Button("Visa 4242 (approves)")) (void)runtime.present_card("visa");
-    if (ImGui::Button("Mastercard 4444 (approves)")) (void)runtime.present_card("mastercard");
-    if (ImGui::Button("Insufficient funds (declines)")) (void)runtime.present_card("insufficient_funds");
-    if (ImGui::Button("Expired card (declines)")) (void)runtime.present_card("expired_card");
+    if (ImGui::Button("Visa 4242 (approves)")) (void)world.present_card("visa");
+    if (ImGui::Button("Mastercard 4444 (approves)")) (void)world.present_card("mastercard");
+    if (ImGui::Button("Insufficient funds (declines)")) (void)world.present_card("insufficient_funds");
+    if (ImGui::Button("Expired card (declines)")) (void)world.present_card("expired_card");
     ImGui::Separator();
     ImGui::TextWrapped("The shop's network and Stripe (SIMULATED):");
-    if (ImGui::Button("Internet down")) (void)runtime.simulate_outage(true);
+    if (ImGui::Button("Internet down")) (void)world.simulate_outage(true);
     ImGui::SameLine();
-    if (ImGui::Button("Internet back")) (void)runtime.simulate_outage(false);
-    if (ImGui::Button("Lose Stripe's answers")) (void)runtime.simulate_lost_answers(true);
+    if (ImGui::Button("Internet back")) (void)world.simulate_outage(false);
+    if (ImGui::Button("Lose Stripe's answers")) (void)world.simulate_lost_answers(true);
     ImGui::SameLine();
-    if (ImGui::Button("Answers flow")) (void)runtime.simulate_lost_answers(false);
+    if (ImGui::Button("Answers flow")) (void)world.simulate_lost_answers(false);
   }
   ImGui::End();
 }
 
-std::string default_data_dir() {
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : ".") + "/.local/share/till";
-}
-
 struct Options {
   DisplayConfig display;
-  std::string data_dir;
+  std::string data_dir;  // --data-dir as given (resolved by base/data_dir.hpp in run_kiosk)
+  std::string register_id;
+  std::string register_name;
   std::string catalog_path;
   std::string reader = "sim";
   std::string fee_rule = "0";
@@ -153,7 +159,7 @@ struct Options {
 };
 
 // A window frame loop; with a script, runs it and returns when it is done (unless stay_open).
-int run_window(Kiosk& kiosk, app::Runtime& runtime, const Options& o, bool simulated_customer) {
+int run_window(Kiosk& kiosk, app::Runtime& runtime, app::SimulatedWorld& sim, const Options& o, bool simulated_customer) {
   DisplayConfig display = o.display;
   display.vsync = !o.script.has_value();
   auto window = Window::open(display);
@@ -167,7 +173,7 @@ int run_window(Kiosk& kiosk, app::Runtime& runtime, const Options& o, bool simul
   std::unique_ptr<RuntimeWorld> world;
   std::unique_ptr<ScriptRunner> runner;
   if (o.script) {
-    world = std::make_unique<RuntimeWorld>(runtime);
+    world = std::make_unique<RuntimeWorld>(runtime, sim);
     runner = std::make_unique<ScriptRunner>(*o.script, kiosk, *world, o.screenshot_dir, !o.screenshot_dir.empty());
   }
   FrameLog log;
@@ -184,7 +190,7 @@ int run_window(Kiosk& kiosk, app::Runtime& runtime, const Options& o, bool simul
     if (runner) {
       shot = runner->after_frame(applied, log);
     } else if (simulated_customer) {
-      draw_simulated_customer(runtime);
+      draw_simulated_customer(sim);
     }
     if (Status s = (*window)->end_frame(shot); !s) {
       std::cerr << "till-kiosk: " << s.error().message << "\n";
@@ -208,14 +214,22 @@ int run_window(Kiosk& kiosk, app::Runtime& runtime, const Options& o, bool simul
 // The kiosk on app::Runtime: a window (interactive or scripted), or the headless demo.
 int run_kiosk(Options o) {
   bool temporary_data = false;
-  if (o.data_dir.empty() && o.script) {
-    // A script expects a fresh register: its own data folder, removed at exit.
+  const char* env_dir = std::getenv("TILL_DATA_DIR");
+  if (o.data_dir.empty() && (env_dir == nullptr || *env_dir == '\0') && o.script) {
+    // A script expects a fresh register: unless a folder was chosen (--data-dir, TILL_DATA_DIR),
+    // its own data folder, removed at exit.
     o.data_dir = (std::filesystem::temp_directory_path() / ("till-kiosk-script-" + std::to_string(::getpid()))).string();
     std::error_code ec;
     std::filesystem::remove_all(o.data_dir, ec);
     temporary_data = true;
   }
-  if (o.data_dir.empty()) o.data_dir = default_data_dir();
+  // The one rule every Till program shares: --data-dir, else TILL_DATA_DIR, else the XDG default.
+  auto dir = resolve_data_dir(o.data_dir);
+  if (!dir) {
+    std::cerr << "till-kiosk: " << dir.error().message << "\n";
+    return 2;
+  }
+  o.data_dir = dir->path;
   auto doc = app::load_catalog(o.catalog_path.empty() ? app::demo_catalog_path() : std::filesystem::path(o.catalog_path));
   if (!doc) {
     std::cerr << "till-kiosk: " << doc.error().message << "\n";
@@ -231,12 +245,17 @@ int run_kiosk(Options o) {
   rc.data_dir = o.data_dir;
   rc.fee_rule = o.fee_rule;
   if (!o.printers.empty()) rc.printers = o.printers;
-  // A script plays the customer itself (card <name>); a person trying the kiosk gets the demo card.
-  rc.customer_presents_demo_card = !o.script.has_value();
   if (const char* key = std::getenv("STRIPE_API_KEY"); key && *key) rc.api_key = Secret(key);
   if (const char* acct = std::getenv("TILL_ACCOUNT"); acct && *acct) rc.account_id = acct;
   if (const char* loc = std::getenv("TILL_LOCATION"); loc && *loc) rc.location_id = loc;
   rc.reader = o.reader;
+  rc.register_id = o.register_id;
+  rc.register_name = o.register_name;
+  // The simulators the configuration asks for (none with a key and a real reader). A script plays
+  // the customer itself (card <name>); a person trying the kiosk gets the demo card.
+  app::SimulatedWorldOptions so;
+  so.customer_presents_demo_card = !o.script.has_value();
+  auto world = app::SimulatedWorld::plug_into(rc, so);
   // The manager PIN comes from the environment; the demo default is printed so nobody relies on it.
   const char* pin = std::getenv("TILL_MANAGER_PIN");
   KioskConfig kc = kiosk_config(*doc, rc, pin && *pin ? pin : "1234");
@@ -251,15 +270,19 @@ int run_kiosk(Options o) {
   RuntimeSink sink(**runtime);
   kiosk.set_sink(&sink);
   kiosk.set_account((*runtime)->account_id(), (*runtime)->mode());
+  kiosk.set_register((*runtime)->register_id(), (*runtime)->register_name());
+  // Every later log line says which register wrote it.
+  log::set_common_fields({{"register", (*runtime)->register_id()}, {"register_name", (*runtime)->register_name()}});
   int rc_exit = 0;
   if (o.headless) {
-    rc_exit = run_runtime_demo(kiosk, **runtime);
+    rc_exit = run_runtime_demo(kiosk, **runtime, *world);
   } else {
-    std::cerr << "till-kiosk: " << (*runtime)->mode() << "; data in " << o.data_dir
+    std::cerr << "till-kiosk: " << (*runtime)->register_name() << " (" << (*runtime)->register_id() << "), "
+              << (*runtime)->mode() << "; data in " << o.data_dir << " (from " << to_string(dir->source) << ")"
               << (pin ? "" : "; manager PIN 1234 (demo default: set TILL_MANAGER_PIN)") << "\n";
     // The SIMULATED CUSTOMER panel drives the in-process simulated reader (and its network).
-    const bool in_process_sim = rc.api_key.empty() && (*runtime)->reader_spec() == "sim";
-    rc_exit = run_window(kiosk, **runtime, o, in_process_sim);
+    const bool in_process_sim = world->simulates_stripe() && (*runtime)->reader_spec() == "sim";
+    rc_exit = run_window(kiosk, **runtime, *world, o, in_process_sim);
   }
   (*runtime)->stop();  // before the kiosk it posts into goes away
   log::shutdown();
@@ -283,7 +306,16 @@ int main(int argc, char** argv) {
   std::string reader = "sim";
   std::string fee_rule = "0";
   std::vector<std::string> printers;
-  app.add_option("--data-dir", data_dir, "Data folder: till.db, till.log, receipts/ (default ~/.local/share/till)");
+  app.add_option("--data-dir", data_dir,
+                 "Data folder: till.db, till.log, receipts/, data.key (default: TILL_DATA_DIR, else "
+                 "$XDG_DATA_HOME/till, else ~/.local/share/till)");
+  std::string register_id = env_or_empty("TILL_REGISTER_ID");
+  std::string register_name = env_or_empty("TILL_REGISTER_NAME");
+  app.add_option("--register-id", register_id,
+                 "This register's id in Stripe metadata and reports (TILL_REGISTER_ID; default: generated once, "
+                 "reg_ + 16 hex digits, and kept in the database; it can never change afterwards)");
+  app.add_option("--register-name", register_name,
+                 "This register's name for people (TILL_REGISTER_NAME; default: the stored one, else Register 1)");
   app.add_option("--catalog", catalog_path, "Catalog JSON file (default: the shipped demo catalog)");
   app.add_option("--reader", reader,
                  std::string("Card reader: ") + app::kReaderSpecForms +
@@ -310,6 +342,8 @@ int main(int argc, char** argv) {
   Options o;
   o.display = display;
   o.data_dir = data_dir;
+  o.register_id = register_id;
+  o.register_name = register_name;
   o.catalog_path = catalog_path;
   if (auto spec = app::parse_reader_spec(reader); !spec) {
     std::cerr << "till-kiosk: --reader: " << spec.error().message << "\n";

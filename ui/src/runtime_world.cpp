@@ -4,7 +4,8 @@ namespace till::ui {
 
 KioskConfig kiosk_config(const app::CatalogDocument& doc, const app::RuntimeConfig& runtime, std::string manager_pin) {
   KioskConfig c;
-  c.register_id = runtime.register_id;
+  c.register_id = runtime.register_id;  // until Kiosk::set_register gives the stored identity
+  c.register_name = runtime.register_name;
   c.account_id = runtime.account_id;
   c.catalog = doc.catalog;
   c.merchant = doc.merchant;

@@ -168,7 +168,7 @@ void settings_tab(BackOfficeViewState& state, const ViewEnv& env) {
   const KioskConfig& c = env.config;
   {
   InfoTable info("settings", env.log);
-  info.row("Register", c.register_id);
+  info.row("Register", c.register_name.empty() ? c.register_id : c.register_name + " (" + c.register_id + ")");
   info.row("Connected account", c.account_id.empty() ? "(none)" : c.account_id);
   info.row("Location", c.location_id.empty() ? "(none)" : c.location_id);
   info.row("Mode", c.mode);

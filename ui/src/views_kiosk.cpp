@@ -56,11 +56,12 @@ float banner_line_height(const BannerLine& line, float width) {
 
 float banner_inner_width(float width) { return width - 2 * ImGui::GetStyle().WindowPadding.x; }
 
-// "Till | register reg_1 | simulated | Simulated reader SIM-001", cut to `width` with "...".
+// "Till | Front counter | simulated | Simulated reader SIM-001", cut to `width` with "...".
 std::string status_title(const pos::Model& m, const ViewEnv& env, float width) {
   // The mode without its detail (the simulator's address is in the settings).
   const std::string& mode = env.config.mode;
-  std::string title = "Till  |  register " + env.config.register_id + "  |  " + mode.substr(0, mode.find(" ("));
+  const std::string& reg = env.config.register_name.empty() ? env.config.register_id : env.config.register_name;
+  std::string title = "Till  |  " + reg + "  |  " + mode.substr(0, mode.find(" ("));
   if (m.reader.connected && !m.reader.label.empty()) title += "  |  " + m.reader.label;
   return fit_text(title, width);
 }

@@ -196,11 +196,24 @@ CREATE INDEX email_receipts_by_state ON email_receipts(state, id);
 CREATE INDEX email_receipts_by_sale ON email_receipts(sale_id);
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+// The register's identity (store/identity.hpp): one row, claimed by the first writer that opens
+// the database. Older databases get none here: the first open after this migration claims one.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE register_identity (
+  singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+  id          TEXT NOT NULL CHECK (length(id) BETWEEN 1 AND 64),
+  name        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "sales, lines, taxes, payment attempts, outbox", kV1},
     {2, "webhook events (dedupe) and the append-only audit log", kV2},
     {3, "attention list, backfilled from declined_after_forward attempts", kV3},
     {4, "email receipt queue", kV4},
+    {5, "register identity (id and name)", kV5},
 }};
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "sqlite_db.hpp"
+#include "store_access.hpp"
 #include "till/base/log.hpp"
 #include "till/store/schema.hpp"
 
@@ -1170,6 +1171,11 @@ struct Store::Impl {
     return ok();
   }
 };
+
+// ---- the store's smaller files (store_access.hpp) ----------------------------------------------
+
+detail::Db& detail::StoreAccess::db(Store& store) { return store.impl_->db; }
+const Clock& detail::StoreAccess::clock(Store& store) { return *store.impl_->clock; }
 
 // ---- Store ---------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 #include "till/base/result.hpp"
@@ -47,6 +48,10 @@ struct Config {
 Status init(const Config& config);
 void shutdown();  // flushes; safe to call twice
 void set_level(Level level);
+// Text fields written into every later line after the event's own, e.g. the register's id and name
+// (the kiosk's main sets them once the register's identity is known). Replaces the previous set;
+// an empty list clears it. Values pass through redact_secrets() too. Thread-safe.
+void set_common_fields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
 
 void write(Level level, std::string_view event, Fields fields = {});
 inline void debug(std::string_view e, Fields f = {}) { write(Level::Debug, e, f); }

@@ -73,6 +73,12 @@ ReconcileReport reconcile(const std::vector<LocalPayment>& local, const std::vec
                           const std::function<bool(const std::string&)>& sale_known,
                           const std::vector<std::string>& register_ids);
 
+// The registers a reconcile of this register compares with Stripe: its own id (store/identity.hpp;
+// empty when the database has none yet) and the ids its own sales in range carry (an older build
+// wrote the literal reg_1). Pass it as reconcile()'s register_ids: the other registers of the shop
+// share the account, and their PaymentIntents are theirs, not missing here.
+std::vector<std::string> reconcile_scope(std::string_view own_register_id, const std::vector<LocalPayment>& local);
+
 // Card attempts of the sales created in [from, to), with their sale's register.
 Result<std::vector<LocalPayment>> local_payments(store::Store& store, Timestamp from, Timestamp to);
 

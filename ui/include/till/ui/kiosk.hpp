@@ -78,6 +78,12 @@ class Kiosk {
     config_.account_id = std::move(account_id);
     config_.mode = std::move(mode);
   }
+  // The register's id and name as its database holds them (app::Runtime::register_id()), before
+  // the first sale: every sale, and so every PaymentIntent's metadata, carries the id. UI thread.
+  void set_register(std::string id, std::string name) {
+    config_.register_id = std::move(id);
+    config_.register_name = std::move(name);
+  }
 
  private:
   pos::Context context() const;

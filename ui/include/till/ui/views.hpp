@@ -22,7 +22,9 @@ namespace till::ui {
 // Configuration the kiosk runs with. The reducer's Context is built from it on every update;
 // the back office shows it (the API key masked).
 struct KioskConfig {
-  std::string register_id = "reg_1";
+  // The register's identity: the runtime's (Kiosk::set_register once it has started).
+  std::string register_id;
+  std::string register_name;
   std::string account_id;
   pos::Catalog catalog;
   pos::RiskConfig risk = pos::RiskConfig::safe_defaults();

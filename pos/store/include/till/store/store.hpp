@@ -207,6 +207,9 @@ struct SaleRefunds {
 };
 
 class Store;
+namespace detail {
+struct StoreAccess;  // the store's own smaller files (identity.cpp) reach its connection through it
+}
 
 // The writes of one transaction. Only exists inside Store::write(); nothing is visible to other
 // connections, and nothing is durable, until the callback returns ok and COMMIT succeeds.
@@ -344,6 +347,7 @@ class Store {
 
  private:
   friend class WriteTx;
+  friend struct detail::StoreAccess;
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
