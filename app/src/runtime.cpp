@@ -550,16 +550,16 @@ struct Runtime::Impl {
            error.kind == ErrorKind::InvalidArgument;
   }
 
-  Status perform(const pos::PersistSale& e) { return store->persist_sale(e.sale); }
+  Status perform(const pos::PersistSale& e) { return store->sales().persist(e.sale); }
   Status perform(const pos::UpdateSaleState& e) {
-    auto s = store->update_sale_state(e.sale_id, e.state);
+    auto s = store->sales().update_state(e.sale_id, e.state);
     if (s || s.error().kind != ErrorKind::FailedPrecondition) return s;
     // The engine may already have recorded Stripe's answer (e.g. paid); the store is ahead.
-    auto sale = store->get_sale(e.sale_id);
+    auto sale = store->sales().get(e.sale_id);
     if (sale && (sale->state == e.state || pos::is_final(sale->state))) return ok();
     return s;
   }
-  Status perform(const pos::CreateAttempt& e) { return store->create_attempt(e.attempt); }
+  Status perform(const pos::CreateAttempt& e) { return store->attempts().create(e.attempt); }
   Status perform(const pos::UpdateAttempt& e) {
     const auto& a = e.attempt;
     store::AttemptUpdate u;
@@ -571,10 +571,10 @@ struct Runtime::Impl {
     if (!a.payment_intent_id.empty()) u.payment_intent_id = a.payment_intent_id;
     if (!a.decline_code.empty()) u.decline_code = a.decline_code;
     if (!a.failure_message.empty()) u.failure_message = a.failure_message;
-    auto s = store->update_attempt(u);
+    auto s = store->attempts().update(u);
     if (s || s.error().kind != ErrorKind::FailedPrecondition) return s;
     // Stripe's answer, recorded by the engine, beats the kiosk's view: never regress it.
-    auto stored = store->get_attempt(a.id);
+    auto stored = store->attempts().get(a.id);
     if (stored && pos::is_final(stored->state)) {
       log::info("app.attempt_already_final", {{"attempt", a.id}, {"state", std::string(pos::to_string(stored->state))}});
       return ok();
@@ -707,9 +707,9 @@ struct Runtime::Impl {
     };
     Result<pos::OutboxOperation> built = fail(ErrorKind::InvalidArgument, "unsupported operation kind");
     if (in.kind == pos::OperationKind::CreatePaymentIntent) {
-      auto sale = store->get_sale(in.sale_id);
+      auto sale = store->sales().get(in.sale_id);
       if (!sale) return fail(sale.error());
-      auto attempt = store->get_attempt(in.attempt_id);
+      auto attempt = store->attempts().get(in.attempt_id);
       if (!attempt) return fail(attempt.error());
       if (attempt->sale_id != in.sale_id) return mismatch("sale");
       if (attempt->amount != in.amount || attempt->currency != in.currency) return mismatch("amount");
@@ -725,11 +725,11 @@ struct Runtime::Impl {
       // in by a manager).
       std::optional<pos::PaymentAttempt> attempt;
       if (!in.attempt_id.empty()) {
-        auto a = store->get_attempt(in.attempt_id);
+        auto a = store->attempts().get(in.attempt_id);
         if (!a) return fail(a.error());
         attempt = std::move(*a);
       } else {
-        auto a = store->attempt_by_payment_intent(in.payment_intent_id);
+        auto a = store->attempts().by_payment_intent(in.payment_intent_id);
         if (!a) return fail(a.error());
         if (!*a) return fail(ErrorKind::NotFound, "no payment of this register has PaymentIntent " + in.payment_intent_id);
         attempt = std::move(**a);
@@ -741,15 +741,15 @@ struct Runtime::Impl {
       built = sync::make_refund_operation(*attempt, in.payment_intent_id, refund, in.idempotency_key, now);
     }
     if (!built) return fail(built.error());
-    auto id = store->enqueue_operation(*built);
+    auto id = store->outbox().enqueue(*built);
     if (!id) return fail(id.error());
     wake();
     return ok();
   }
   Status perform(const pos::ResolveInDoubt& e) {
-    auto attempt = store->get_attempt(e.attempt_id);
+    auto attempt = store->attempts().get(e.attempt_id);
     if (!attempt) return ok();
-    auto sale_ops = store->operations_for_sale(attempt->sale_id);
+    auto sale_ops = store->outbox().for_sale(attempt->sale_id);
     bool sent = false;
     if (sale_ops) {
       for (const auto& op : *sale_ops) sent = sent || op.attempt_id == e.attempt_id;
@@ -762,7 +762,7 @@ struct Runtime::Impl {
       u.attempt_id = e.attempt_id;
       u.state = pos::AttemptState::Canceled;
       u.failure_message = "reader lost the card before anything reached Stripe; not charged";
-      if (auto s = store->update_attempt(u); !s) return s;
+      if (auto s = store->attempts().update(u); !s) return s;
       emit(pos::InDoubtResolved{e.attempt_id, false, {}, {}, "Nothing reached Stripe: the card was not charged", {}});
       return ok();
     }
@@ -801,12 +801,12 @@ struct Runtime::Impl {
     return ok();
   }
   Status perform(const pos::QueueEmailReceipt& e) {
-    auto id = store->enqueue_email_receipt(e.sale_id, e.address, e.body);
+    auto id = store->email_receipts().enqueue(e.sale_id, e.address, e.body);
     emit(pos::EmailQueued{static_cast<bool>(id), id ? std::string() : id.error().message});
     return ok();
   }
   Status perform(const pos::LookUpSaleForRefund& e) {
-    auto found = store->sale_for_refund(e.receipt_number);
+    auto found = store->reports().sale_for_refund(e.receipt_number);
     if (!found) {
       emit(pos::SaleForRefundFailed{found.error().message});
       return ok();
@@ -840,7 +840,7 @@ struct Runtime::Impl {
     return ok();
   }
   Status perform(const pos::RequeueOperation& e) {
-    if (auto s = store->retry_operation(e.operation_id, "kiosk manager", "retried from the back office"); !s) {
+    if (auto s = store->outbox().retry(e.operation_id, "kiosk manager", "retried from the back office"); !s) {
       log::warn("app.retry_failed", {{"operation", e.operation_id}, {"error", s.error().describe()}});
     }
     wake();
@@ -849,8 +849,8 @@ struct Runtime::Impl {
   }
   Status perform(const pos::MarkOperationHandled& e) {
     auto s = store->write([&](store::WriteTx& tx) -> Status {
-      if (auto c = tx.complete_operation(e.operation_id, {}); !c) return c;
-      auto a = tx.append_audit({0, {}, "kiosk manager", "operation.handled_outside", std::to_string(e.operation_id), e.note});
+      if (auto c = tx.outbox().complete(e.operation_id, {}); !c) return c;
+      auto a = tx.journal().append_audit({0, {}, "kiosk manager", "operation.handled_outside", std::to_string(e.operation_id), e.note});
       if (!a) return fail(a.error());
       return ok();
     });
@@ -927,7 +927,7 @@ struct Runtime::Impl {
   }
 
   Status perform(const pos::Audit& e) {
-    auto id = store->append_audit({0, {}, "kiosk", e.event, "", e.detail});
+    auto id = store->journal().append_audit({0, {}, "kiosk", e.event, "", e.detail});
     if (!id) return fail(id.error());
     return ok();
   }
@@ -941,7 +941,7 @@ struct Runtime::Impl {
       set_online(true);
     }
     if (!r.attempt_id.empty() && r.attempt_state) {
-      auto a = store->get_attempt(r.attempt_id);
+      auto a = store->attempts().get(r.attempt_id);
       if (a) report_attempt(*a, r.detail);
     }
     post_offline_status();
@@ -985,7 +985,7 @@ struct Runtime::Impl {
   }
 
   void post_offline_status() {
-    auto status = store->status();
+    auto status = store->reports().status();
     if (!status) return;
     pos::StoredTotals totals;
     for (const auto& c : status->offline_stored) {
@@ -997,7 +997,7 @@ struct Runtime::Impl {
   }
 
   void post_back_office() {
-    auto status = store->status();
+    auto status = store->reports().status();
     if (!status) {
       log::warn("app.back_office_failed", {{"error", status.error().describe()}});
       return;
@@ -1032,7 +1032,7 @@ struct Runtime::Impl {
       item.operation_id = op.id;
       item.sale_id = op.sale_id;
       item.attempt_id = op.attempt_id;
-      if (auto a = store->get_attempt(op.attempt_id)) {
+      if (auto a = store->attempts().get(op.attempt_id)) {
         item.amount = a->amount;
         item.currency = a->currency;
       }
@@ -1292,7 +1292,7 @@ std::vector<std::string> Runtime::sync_summary(const std::vector<std::string>& s
   return impl->on_core([impl, sale_ids] {
     std::vector<std::string> lines;
     for (const auto& sale : sale_ids) {
-      auto ops = impl->store->operations_for_sale(sale);
+      auto ops = impl->store->outbox().for_sale(sale);
       if (!ops) {
         lines.push_back("sale " + sale + ": " + ops.error().message);
         continue;

@@ -67,13 +67,13 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
 
   Status start(const std::string& attempt_id, Done cb) {
     if (stage != Stage::Idle) return fail(ErrorKind::FailedPrecondition, "another smart-reader payment is running");
-    auto a = store.get_attempt(attempt_id);
+    auto a = store.attempts().get(attempt_id);
     if (!a) return fail(a.error());
     if (a->state != pos::AttemptState::Collecting) {
       return fail(ErrorKind::FailedPrecondition, "attempt " + attempt_id + " is " +
                                                      std::string(pos::to_string(a->state)) + ", not collecting");
     }
-    auto sale = store.get_sale(a->sale_id);
+    auto sale = store.sales().get(a->sale_id);
     if (!sale) return fail(sale.error());
     auto op = sync::make_payment_intent_operation(*sale, *a, config.payment_intent, clock.now());
     if (!op) return fail(op.error());
@@ -124,8 +124,8 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
       u.attempt_id = attempt.id;
       u.state = pos::AttemptState::Submitting;
       u.payment_intent_id = pi->id;
-      if (auto s = tx.update_attempt(u); !s) return s;
-      auto id = tx.enqueue_operation(safety);
+      if (auto s = tx.attempts().update(u); !s) return s;
+      auto id = tx.outbox().enqueue(safety);
       if (!id) return fail(id.error());
       return ok();
     });
@@ -202,7 +202,7 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
   void queue_capture(SmartPaymentOutcome& o) {
     auto capture = sync::make_capture_operation(attempt, o.payment_intent_id, std::nullopt,
                                                 sync::capture_key_for(attempt), clock.now());
-    Result<std::int64_t> id = capture ? store.enqueue_operation(*capture) : Result<std::int64_t>(fail(capture.error()));
+    Result<std::int64_t> id = capture ? store.outbox().enqueue(*capture) : Result<std::int64_t>(fail(capture.error()));
     if (!id) {
       // The authorization stands; without a capture Stripe releases it after 7 days. Say so loudly.
       log::error("app.smart.capture_not_queued",

@@ -135,10 +135,10 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
 
   const bool became_approved = state == AttemptState::Approved && cur.state != AttemptState::Approved;
   if (became_approved) {
-    auto sale = store.get_sale(cur.sale_id);
+    auto sale = store.sales().get(cur.sale_id);
     if (!sale) return fail(sale.error());
     if (sale->state == pos::SaleState::Tendering || sale->state == pos::SaleState::PartiallyPaid) {
-      auto attempts = store.attempts_for_sale(cur.sale_id);
+      auto attempts = store.attempts().for_sale(cur.sale_id);
       if (!attempts) return fail(attempts.error());
       std::int64_t covered = 0;
       for (const auto& a : *attempts) {
@@ -152,7 +152,7 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
   // for a payment already approved (perhaps already captured) must not capture again.
   if (target.needs_capture && follow.auto_capture && became_approved && !target.payment_intent_id.empty()) {
     const std::string key = capture_key_for(cur);
-    auto ops = store.operations_for_sale(cur.sale_id);
+    auto ops = store.outbox().for_sale(cur.sale_id);
     if (!ops) return fail(ops.error());
     bool exists = false;
     for (const auto& o : *ops) exists = exists || o.idempotency_key == key;
@@ -171,27 +171,27 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
 
 Status apply_plan(store::WriteTx& tx, const AttemptPlan& plan) {
   for (const auto& u : plan.updates) {
-    if (auto r = tx.update_attempt(u); !r) return r;
+    if (auto r = tx.attempts().update(u); !r) return r;
   }
   if (plan.sale_to_paid) {
-    if (auto r = tx.update_sale_state(*plan.sale_to_paid, pos::SaleState::Paid); !r) return r;
+    if (auto r = tx.sales().update_state(*plan.sale_to_paid, pos::SaleState::Paid); !r) return r;
   }
   if (plan.capture) {
-    if (auto r = tx.enqueue_operation(*plan.capture); !r) return fail(r.error());
+    if (auto r = tx.outbox().enqueue(*plan.capture); !r) return fail(r.error());
   }
   return ok();
 }
 
 Result<std::optional<pos::PaymentAttempt>> find_attempt_for(store::Store& store, const PaymentIntent& pi) {
   if (!pi.id.empty()) {
-    auto by_id = store.attempt_by_payment_intent(pi.id);
+    auto by_id = store.attempts().by_payment_intent(pi.id);
     if (!by_id) return fail(by_id.error());
     if (*by_id) return by_id;
   }
   const std::string* sale_id = pi.metadata_value("sale_id");
   const std::string* number = pi.metadata_value("attempt");
   if (sale_id == nullptr || number == nullptr) return std::optional<pos::PaymentAttempt>{};
-  auto attempts = store.attempts_for_sale(*sale_id);
+  auto attempts = store.attempts().for_sale(*sale_id);
   if (!attempts) {
     if (attempts.error().kind == ErrorKind::NotFound) return std::optional<pos::PaymentAttempt>{};
     return fail(attempts.error());

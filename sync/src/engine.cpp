@@ -157,7 +157,7 @@ struct Engine::Impl {
     rep.request_id = req_id;
     rep.detail = std::move(detail);
     record(rep, op, plan, [&](store::WriteTx& tx) -> Status {
-      return tx.complete_operation(op.id, store::OperationOutcome{req_id, object_id});
+      return tx.outbox().complete(op.id, store::OperationOutcome{req_id, object_id});
     });
   }
 
@@ -172,7 +172,7 @@ struct Engine::Impl {
                                        {"attempts", op.attempts},
                                        {"error", why}});
     record(rep, op, plan, [&](store::WriteTx& tx) -> Status {
-      return tx.dead_operation(op.id, store::OperationFailure{why, req_id, {}});
+      return tx.outbox().mark_dead(op.id, store::OperationFailure{why, req_id, {}});
     });
   }
 
@@ -210,7 +210,7 @@ struct Engine::Impl {
                                        {"error", why},
                                        {"retry_in_ms", static_cast<std::int64_t>((next - now).count())}});
     record(rep, op, plan, [&](store::WriteTx& tx) -> Status {
-      return tx.fail_operation(op.id, store::OperationFailure{why, request_id(e), next});
+      return tx.outbox().mark_failed(op.id, store::OperationFailure{why, request_id(e), next});
     });
   }
 
@@ -268,7 +268,7 @@ struct Engine::Impl {
   }
 
   asio::awaitable<void> process_payment(OperationReport& rep, pos::OutboxOperation op) {
-    auto got = store.get_attempt(op.attempt_id);
+    auto got = store.attempts().get(op.attempt_id);
     if (!got) {
       if (got.error().kind == ErrorKind::NotFound) {
         dead(rep, op, nullptr, "the operation's payment attempt " + op.attempt_id + " does not exist", {});
@@ -294,7 +294,7 @@ struct Engine::Impl {
     }
     if (a.state == AttemptState::StoredOffline || a.state == AttemptState::Collecting) {
       // Forwarding: durable before the request leaves.
-      auto fwd = store.update_attempt(store::AttemptUpdate{a.id, AttemptState::Submitting, {}, {}, {}, {}, {}, {}});
+      auto fwd = store.attempts().update(store::AttemptUpdate{a.id, AttemptState::Submitting, {}, {}, {}, {}, {}, {}});
       if (!fwd) {
         failure(rep, op, fwd.error(), nullptr);
         co_return;
@@ -399,7 +399,7 @@ struct Engine::Impl {
       std::string ids;
       for (const auto& m : matches) ids += (ids.empty() ? "" : ",") + m.id;
       log::error("sync.duplicate_payment_intents", {{"attempt_id", a.id}, {"payment_intents", ids}});
-      (void)store.append_audit(store::AuditEntry{0, {}, config.actor, "sync.duplicate_payment_intents", a.id, ids});
+      (void)store.journal().append_audit(store::AuditEntry{0, {}, config.actor, "sync.duplicate_payment_intents", a.id, ids});
     }
     co_return std::optional<PaymentIntent>(std::move(matches.front()));
   }
@@ -409,14 +409,14 @@ struct Engine::Impl {
   asio::awaitable<void> process_capture(OperationReport& rep, pos::OutboxOperation op) {
     std::optional<pos::PaymentAttempt> a;
     if (!op.attempt_id.empty()) {
-      auto got = store.get_attempt(op.attempt_id);
+      auto got = store.attempts().get(op.attempt_id);
       if (!got) {
         failure(rep, op, got.error(), nullptr);
         co_return;
       }
       a = std::move(*got);
     }
-    auto sale = store.get_sale(op.sale_id);
+    auto sale = store.sales().get(op.sale_id);
     if (!sale) {
       failure(rep, op, sale.error(), nullptr);
       co_return;
@@ -436,7 +436,7 @@ struct Engine::Impl {
           dead(rep, op, nullptr, cancel.error().describe(), {});
           co_return;
         }
-        auto existing = store.operations_for_sale(op.sale_id);
+        auto existing = store.outbox().for_sale(op.sale_id);
         bool queued = false;
         if (existing) {
           for (const auto& o : *existing) queued = queued || o.idempotency_key == cancel->idempotency_key;
@@ -446,14 +446,14 @@ struct Engine::Impl {
         rep.detail = "abandoned authorization: not captured, cancel queued";
         record(rep, op, nullptr, [&](store::WriteTx& tx) -> Status {
           if (!queued) {
-            if (auto q = tx.enqueue_operation(*cancel); !q) return fail(q.error());
+            if (auto q = tx.outbox().enqueue(*cancel); !q) return fail(q.error());
           }
-          if (auto au = tx.append_audit(store::AuditEntry{0, {}, config.actor, "capture.skipped_abandoned", a->id,
+          if (auto au = tx.journal().append_audit(store::AuditEntry{0, {}, config.actor, "capture.skipped_abandoned", a->id,
                                                           pi->id});
               !au) {
             return fail(au.error());
           }
-          return tx.complete_operation(op.id, store::OperationOutcome{{}, pi->id});
+          return tx.outbox().complete(op.id, store::OperationOutcome{{}, pi->id});
         });
         co_return;
       }
@@ -505,7 +505,7 @@ struct Engine::Impl {
     }
     std::optional<detail::AttemptPlan> p;
     if (!op.attempt_id.empty() && pi->status == PaymentIntentStatus::Canceled) {
-      auto a = store.get_attempt(op.attempt_id);
+      auto a = store.attempts().get(op.attempt_id);
       if (a) {
         auto planned = plan(*a, detail::AttemptTarget{AttemptState::Canceled, pi->id, {}, {}, false, 0});
         if (!planned) {
@@ -596,7 +596,7 @@ asio::awaitable<DrainSummary> Engine::async_drain_once(int max_operations) {
           more = false;
           break;
         }
-        auto claimed = m.store.claim_due_operations(m.clock.now(), want);
+        auto claimed = m.store.outbox().claim_due(m.clock.now(), want);
         if (!claimed) {
           log::error("sync.claim_failed", {{"error", claimed.error().describe()}});
           ++sum.store_errors;
@@ -651,7 +651,7 @@ asio::awaitable<DrainSummary> Engine::async_drain_once(int max_operations) {
   }
   if (!queue.empty()) {
     // Stopped with claimed operations not started: hand them back (same key, due now).
-    auto n = m.store.recover_in_flight();
+    auto n = m.store.outbox().recover_in_flight();
     if (!n) ++sum.store_errors;
   }
   co_return sum;

@@ -64,7 +64,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
   const Event& ev = *event;
 
   // 2. Dedupe by event id.
-  auto seen = store_.get_webhook_event(ev.id);
+  auto seen = store_.journal().webhook(ev.id);
   if (!seen) return reply(Kind::Failed, 500, ev.id, ev.type, seen.error().describe());
   if (*seen) {
     log::info("webhook.duplicate", {{"event_id", ev.id}, {"type", ev.type}});
@@ -153,7 +153,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
       }
     }
     auto a = pi_id.empty() ? Result<std::optional<pos::PaymentAttempt>>(std::nullopt)
-                           : store_.attempt_by_payment_intent(pi_id);
+                           : store_.attempts().by_payment_intent(pi_id);
     if (!a) return reply(Kind::Failed, 500, ev.id, type, a.error().describe());
     if (!*a) {
       unknown(what + " for PaymentIntent " + pi_id);
@@ -172,7 +172,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
                              (action.failure_code.empty() ? "" : " (" + action.failure_code + ")");
     std::optional<pos::PaymentAttempt> attempt;
     if (!action.payment_intent.empty()) {
-      auto a = store_.attempt_by_payment_intent(action.payment_intent);
+      auto a = store_.attempts().by_payment_intent(action.payment_intent);
       if (!a) return reply(Kind::Failed, 500, ev.id, type, a.error().describe());
       attempt = std::move(*a);
     }
@@ -210,7 +210,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
   record.received_at = now;
   bool duplicate = false;
   auto w = store_.write([&](store::WriteTx& tx) -> Status {
-    auto r = tx.record_webhook_event(record);
+    auto r = tx.journal().record_webhook(record);
     if (!r) return fail(r.error());
     if (*r == store::WebhookSeen::AlreadySeen) {
       duplicate = true;
@@ -220,9 +220,9 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
       if (auto a = detail::apply_plan(tx, *d.plan); !a) return a;
     }
     if (d.audit) {
-      if (auto a = tx.append_audit(*d.audit); !a) return fail(a.error());
+      if (auto a = tx.journal().append_audit(*d.audit); !a) return fail(a.error());
     }
-    return tx.mark_webhook_processed(ev.id, d.result);
+    return tx.journal().mark_webhook_processed(ev.id, d.result);
   });
   if (!w) {
     log::error("webhook.store_failed", {{"event_id", ev.id}, {"error", w.error().describe()}});

@@ -628,7 +628,7 @@ struct ChainHarness : SmartHarness {
   Queued persist(std::int64_t amount) {
     Queued q;
     q.sale = make_sale(new_uuid_v4(ids), kAccount, amount, clock.now());
-    REQUIRE(store->persist_sale(q.sale));
+    REQUIRE(store->sales().persist(q.sale));
     pos::PaymentAttempt& a = q.attempt;
     a.id = new_uuid_v4(ids);
     a.sale_id = q.sale.id;
@@ -640,7 +640,7 @@ struct ChainHarness : SmartHarness {
     a.account_id = kAccount;
     a.idempotency_key = new_uuid_v4(ids);
     a.created_at = clock.now();
-    REQUIRE(store->create_attempt(a));
+    REQUIRE(store->attempts().create(a));
     return q;
   }
 
@@ -653,7 +653,7 @@ struct ChainHarness : SmartHarness {
     REQUIRE(run_until([&] { return outcome.has_value(); }));
     return *outcome;
   }
-  std::vector<pos::OutboxOperation> ops(const Queued& q) { return store->operations_for_sale(q.sale.id).value(); }
+  std::vector<pos::OutboxOperation> ops(const Queued& q) { return store->outbox().for_sale(q.sale.id).value(); }
 };
 
 }  // namespace
@@ -696,7 +696,7 @@ TEST_CASE("the smart-reader chain creates one keyed PaymentIntent, records it, p
   CHECK(approved->payment_intent_id == o.payment_intent_id);
 
   // The kiosk records the approval; when the safety net comes due, the engine sends nothing.
-  REQUIRE(h.store->update_attempt(store::AttemptUpdate{a.id, pos::AttemptState::Approved, {}, {}, {}, {}, {}, {}}));
+  REQUIRE(h.store->attempts().update(store::AttemptUpdate{a.id, pos::AttemptState::Approved, {}, {}, {}, {}, {}, {}}));
   h.clock.advance(std::chrono::minutes(2));
   h.drain();
   CHECK(h.op(ops[0].id).state == pos::OutboxState::Done);
@@ -728,7 +728,7 @@ TEST_CASE("manual capture: the chain queues one keyed capture and the engine cap
   CHECK(o.capture_queued);
   CHECK(h.wakes == 1);
   CHECK(h.ledger_for(q.sale.id).at(0).status == "requires_capture");
-  REQUIRE(h.store->update_attempt(
+  REQUIRE(h.store->attempts().update(
       store::AttemptUpdate{q.attempt.id, pos::AttemptState::Approved, {}, {}, {}, {}, {}, {}}));
   h.drain();
   auto ledger = h.ledger_for(q.sale.id);
@@ -789,7 +789,7 @@ TEST_CASE("the chain refuses an attempt that is not collecting or does not exist
   REQUIRE_FALSE(missing);
   CHECK(missing.error().kind == ErrorKind::NotFound);
   auto q = h.persist(1000);
-  REQUIRE(h.store->update_attempt(
+  REQUIRE(h.store->attempts().update(
       store::AttemptUpdate{q.attempt.id, pos::AttemptState::Canceled, {}, {}, {}, {}, {}, {}}));
   auto done = h.chain->start(q.attempt.id, [](app::SmartPaymentOutcome) {});
   REQUIRE_FALSE(done);
@@ -844,7 +844,7 @@ TEST_CASE("an unknown smart-reader outcome is reported as unknown and later reso
   auto action = app::to_action(q.attempt.id, *got);
   REQUIRE(std::holds_alternative<pos::PaymentOutcomeUnknown>(action));
   // The kiosk shows it in doubt; meanwhile the customer did pay on the reader.
-  REQUIRE(h.store->update_attempt(
+  REQUIRE(h.store->attempts().update(
       store::AttemptUpdate{q.attempt.id, pos::AttemptState::InDoubt, {}, {}, {}, {}, {}, {}}));
   REQUIRE(h.tap("4242424242424242"));
   h.clock.advance(std::chrono::minutes(2));

@@ -192,7 +192,7 @@ struct EngineHarness {
   Queued queue(const PaymentSpec& spec = {}, int number = 1) {
     Queued q;
     q.sale = make_sale(new_uuid_v4(ids), spec.account, spec.amount, clock.now());
-    if (auto r = store->persist_sale(q.sale); !r) throw std::runtime_error(r.error().describe());
+    if (auto r = store->sales().persist(q.sale); !r) throw std::runtime_error(r.error().describe());
     pos::PaymentAttempt& a = q.attempt;
     a.id = new_uuid_v4(ids);
     a.sale_id = q.sale.id;
@@ -208,13 +208,13 @@ struct EngineHarness {
     a.card.brand = "visa";
     a.card.last4 = "4242";
     a.created_at = clock.now();
-    if (auto r = store->create_attempt(a); !r) throw std::runtime_error(r.error().describe());
+    if (auto r = store->attempts().create(a); !r) throw std::runtime_error(r.error().describe());
     PaymentIntentOptions po;
     po.fee = kFee;
     po.capture_method = spec.capture_method;
     auto op = make_payment_intent_operation(q.sale, a, po, clock.now());
     if (!op) throw std::runtime_error(op.error().describe());
-    auto id = store->enqueue_operation(*op);
+    auto id = store->outbox().enqueue(*op);
     if (!id) throw std::runtime_error(id.error().describe());
     q.op_id = *id;
     return q;
@@ -222,9 +222,9 @@ struct EngineHarness {
 
   DrainSummary drain() { return run_blocking(io, engine->async_drain_once()); }
 
-  pos::PaymentAttempt attempt(const Queued& q) { return store->get_attempt(q.attempt.id).value(); }
-  pos::Sale sale(const Queued& q) { return store->get_sale(q.sale.id).value(); }
-  pos::OutboxOperation op(std::int64_t id) { return store->get_operation(id).value(); }
+  pos::PaymentAttempt attempt(const Queued& q) { return store->attempts().get(q.attempt.id).value(); }
+  pos::Sale sale(const Queued& q) { return store->sales().get(q.sale.id).value(); }
+  pos::OutboxOperation op(std::int64_t id) { return store->outbox().get(id).value(); }
 
   std::vector<stripesim::LedgerEntry> ledger_for(const std::string& sale_id) const {
     std::vector<stripesim::LedgerEntry> out;
