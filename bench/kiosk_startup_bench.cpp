@@ -287,9 +287,9 @@ std::optional<Built> build_database(const std::string& path, int sales) {
       for (const auto& id : to_daf) {
         store::AttemptUpdate u;
         u.attempt_id = id;
-        u.state = pos::AttemptState::DeclinedAfterForward;
+        u.event = pos::AttemptEvent::StripeDeclined;  // a stored payment: declined_after_forward
         u.decline_code = "card_declined";
-        if (auto st = tx.attempts().update(u); !st) return st;
+        if (auto st = tx.attempts().update(u); !st) return fail(st.error());
       }
       return ok();
     });

@@ -560,26 +560,40 @@ struct Runtime::Impl {
     return s;
   }
   Status perform(const pos::CreateAttempt& e) { return store->attempts().create(e.attempt); }
+  // BRIDGE until the reducer's UpdateAttempt carries its event (contract, h-pos): the event that
+  // makes the state the reducer now holds. Whoever merges second replaces the call with e.event.
+  static std::optional<pos::AttemptEvent> event_for_model_state(const pos::PaymentAttempt& a) {
+    switch (a.state) {
+      case pos::AttemptState::Collecting: return std::nullopt;  // details only
+      case pos::AttemptState::StoredOffline: return pos::AttemptEvent::StoredOffline;
+      case pos::AttemptState::Submitting: return pos::AttemptEvent::Submitted;
+      case pos::AttemptState::InDoubt: return pos::AttemptEvent::NoAnswer;
+      case pos::AttemptState::Approved: return pos::AttemptEvent::StripeApproved;
+      case pos::AttemptState::Declined:
+      case pos::AttemptState::DeclinedAfterForward: return pos::AttemptEvent::StripeDeclined;
+      case pos::AttemptState::Canceled: return pos::AttemptEvent::Canceled;
+    }
+    return std::nullopt;
+  }
   Status perform(const pos::UpdateAttempt& e) {
     const auto& a = e.attempt;
     store::AttemptUpdate u;
     u.attempt_id = a.id;
-    u.state = a.state;
-    u.offline = a.offline;
+    u.event = event_for_model_state(a);
     if (!a.payment_method.empty()) u.payment_method = a.payment_method;
     u.card = a.card;
     if (!a.payment_intent_id.empty()) u.payment_intent_id = a.payment_intent_id;
     if (!a.decline_code.empty()) u.decline_code = a.decline_code;
     if (!a.failure_message.empty()) u.failure_message = a.failure_message;
     auto s = store->attempts().update(u);
-    if (s || s.error().kind != ErrorKind::FailedPrecondition) return s;
-    // Stripe's answer, recorded by the engine, beats the kiosk's view: never regress it.
-    auto stored = store->attempts().get(a.id);
-    if (stored && pos::is_final(stored->state)) {
-      log::info("app.attempt_already_final", {{"attempt", a.id}, {"state", std::string(pos::to_string(stored->state))}});
+    if (s || s.error().kind != ErrorKind::FailedPrecondition) return s ? ok() : fail(s.error());
+    // The store is the truth: the engine recorded Stripe's answer first (the attempt has moved on),
+    // so the reducer's view is logged and not applied; it is not a storage failure.
+    if (s.error().message.starts_with("refused transition: ")) {
+      log::info("app.attempt_moved_on", {{"attempt", a.id}, {"error", s.error().message}});
       return ok();
     }
-    return s;
+    return fail(s.error());
   }
   Status perform(const pos::StartCollect& e) {
     if (!collecting_attempt.empty()) {
@@ -760,9 +774,9 @@ struct Runtime::Impl {
       // the card was not charged. (Server-driven readers always have an operation.)
       store::AttemptUpdate u;
       u.attempt_id = e.attempt_id;
-      u.state = pos::AttemptState::Canceled;
+      u.event = pos::AttemptEvent::NotCharged;
       u.failure_message = "reader lost the card before anything reached Stripe; not charged";
-      if (auto s = store->attempts().update(u); !s) return s;
+      if (auto s = store->attempts().update(u); !s) return fail(s.error());
       emit(pos::InDoubtResolved{e.attempt_id, false, {}, {}, "Nothing reached Stripe: the card was not charged", {}});
       return ok();
     }

@@ -62,6 +62,7 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
   pos::PaymentAttempt attempt;
   pos::OutboxOperation create_op;
   std::string payment_intent_id;
+  bool submitted = false;  // the attempt is recorded submitting (step 2 committed)
   terminal::CancelHandle collect_handle;
   Done done;
 
@@ -81,6 +82,7 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
     attempt = std::move(*a);
     create_op = std::move(*op);
     payment_intent_id.clear();
+    submitted = false;
     cancel_requested = false;
     done = std::move(cb);
     stage = Stage::Creating;
@@ -122,9 +124,9 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
     Status recorded = store.write([&](store::WriteTx& tx) -> Status {
       store::AttemptUpdate u;
       u.attempt_id = attempt.id;
-      u.state = pos::AttemptState::Submitting;
+      u.event = pos::AttemptEvent::Submitted;  // the PaymentIntent exists; the reader is asked next
       u.payment_intent_id = pi->id;
-      if (auto s = tx.attempts().update(u); !s) return s;
+      if (auto s = tx.attempts().update(u); !s) return fail(s.error());
       auto id = tx.outbox().enqueue(safety);
       if (!id) return fail(id.error());
       return ok();
@@ -133,6 +135,7 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
       return finish(not_charged("could not record the PaymentIntent before processing: " +
                                 recorded.error().describe()));
     }
+    submitted = true;
     if (pi->status != sync::PaymentIntentStatus::RequiresPaymentMethod) {
       SmartPaymentOutcome o = unknown("the PaymentIntent is already " + pi->status_text + "; the resolver records it");
       return finish(std::move(o));
@@ -230,6 +233,18 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
   }
 
   void finish(SmartPaymentOutcome o) {
+    if (submitted && (o.kind == SmartPaymentOutcome::Kind::NotCharged || o.kind == SmartPaymentOutcome::Kind::Canceled)) {
+      // The chain holds the proof that the reader charged nobody (it was never asked, its driver
+      // failed, or its action was canceled): the attempt it moved to submitting is not charged.
+      // Only the chain knows that; the kiosk's own cancel could no longer move a submitted attempt.
+      store::AttemptUpdate u;
+      u.attempt_id = attempt.id;
+      u.event = pos::AttemptEvent::NotCharged;
+      if (!o.message.empty()) u.failure_message = o.message;
+      if (auto r = store.attempts().update(u); !r) {
+        log::error("app.smart.not_charged_not_recorded", {{"attempt", attempt.id}, {"error", r.error().describe()}});
+      }
+    }
     log::info("app.smart.done", {{"attempt", attempt.id},
                                  {"payment_intent", o.payment_intent_id},
                                  {"outcome", std::string(to_string(o.kind))},

@@ -15,12 +15,6 @@ bool counts_as_paid(const pos::PaymentAttempt& a) {
   return a.state == AttemptState::Approved || a.state == AttemptState::StoredOffline;
 }
 
-store::AttemptUpdate step(const pos::PaymentAttempt& a, AttemptState to) {
-  store::AttemptUpdate u;
-  u.attempt_id = a.id;
-  u.state = to;
-  return u;
-}
 
 }  // namespace
 
@@ -34,6 +28,21 @@ std::string_view to_string(Verdict::Kind k) noexcept {
     case Verdict::Kind::Unknown: return "unknown";
   }
   return "unknown";
+}
+
+pos::AttemptEvent event_for(Verdict::Kind kind, const pos::PaymentAttempt& current) {
+  switch (kind) {
+    case Verdict::Kind::Approved:
+    case Verdict::Kind::Authorized: return pos::AttemptEvent::StripeApproved;
+    case Verdict::Kind::Declined: return pos::AttemptEvent::StripeDeclined;
+    case Verdict::Kind::Canceled: return pos::AttemptEvent::StripeCanceled;
+    case Verdict::Kind::Created:
+      // A PaymentIntent exists and awaits processing: the payment is on its way to Stripe.
+      return current.state == AttemptState::StoredOffline ? pos::AttemptEvent::Forwarded
+                                                          : pos::AttemptEvent::Submitted;
+    case Verdict::Kind::Unknown: return pos::AttemptEvent::NoAnswer;
+  }
+  return pos::AttemptEvent::NoAnswer;
 }
 
 Verdict verdict_for(const PaymentIntent& pi, bool confirm_requested) {
@@ -66,8 +75,6 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
                                  const FollowUps& follow, Timestamp now) {
   AttemptPlan plan;
   plan.attempt_id = cur.id;
-  AttemptState to = target.state;
-  if (to == AttemptState::Declined && cur.offline) to = AttemptState::DeclinedAfterForward;
 
   if (!target.payment_intent_id.empty() && !cur.payment_intent_id.empty() &&
       target.payment_intent_id != cur.payment_intent_id) {
@@ -83,55 +90,32 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
     return plan;
   }
 
-  // The details every step carries (the last one wins; they never change a final attempt's money).
-  const auto with_details = [&](store::AttemptUpdate u) {
+  const pos::AttemptStep step = pos::next_state(cur.state, cur.offline, target.event);
+  plan.final_state = step.to;
+  if (step.kind == pos::AttemptStep::Kind::Refused) {
+    // Delivery is at-least-once and unordered: a late decline after an approval is recorded and
+    // not applied (the store would refuse it the same way).
+    plan.refused_regression = true;
+    plan.note = "attempt " + cur.id + ": " + step.why;
+    log::error("sync.attempt_refused", {{"attempt_id", cur.id},
+                                        {"state", pos::to_string(cur.state)},
+                                        {"attempt_event", pos::to_string(target.event)},
+                                        {"why", step.why}});
+    return plan;
+  }
+  const bool moved = step.kind == pos::AttemptStep::Kind::Moved;
+  const bool new_payment_intent = !target.payment_intent_id.empty() && cur.payment_intent_id.empty();
+  // A repeat changes the state of nothing; it is worth a write only for what it adds.
+  if (moved || new_payment_intent || (!pos::is_final(cur.state) && !target.decline_code.empty())) {
+    store::AttemptUpdate u;
+    u.attempt_id = cur.id;
+    u.event = target.event;
     if (!target.payment_intent_id.empty()) u.payment_intent_id = target.payment_intent_id;
     if (!target.decline_code.empty()) u.decline_code = target.decline_code;
     if (!target.failure_message.empty()) u.failure_message = target.failure_message;
-    return u;
-  };
-
-  AttemptState state = cur.state;
-  if (pos::is_final(cur.state)) {
-    const bool cancel_authorization = cur.state == AttemptState::Approved && to == AttemptState::Canceled;
-    if (!cancel_authorization && to != cur.state) {
-      plan.refused_regression = true;
-      plan.note = "attempt " + cur.id + " is " + std::string(pos::to_string(cur.state)) + "; not moved to " +
-                  std::string(pos::to_string(to));
-    } else if (to == cur.state) {
-      if (!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) {
-        plan.updates.push_back(with_details(step(cur, cur.state)));
-      }
-    } else {
-      plan.updates.push_back(with_details(step(cur, to)));
-      state = to;
-    }
-  } else if (to == AttemptState::Submitting) {
-    if (cur.state == AttemptState::StoredOffline || cur.state == AttemptState::Collecting) {
-      plan.updates.push_back(with_details(step(cur, AttemptState::Submitting)));
-      state = AttemptState::Submitting;
-    } else if (!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) {
-      plan.updates.push_back(with_details(step(cur, cur.state)));  // in_doubt stays in_doubt until Stripe answers
-    }
-  } else if (to == cur.state) {
-    if ((!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) || !target.decline_code.empty()) {
-      plan.updates.push_back(with_details(step(cur, cur.state)));
-    }
-  } else {
-    if (!pos::can_transition(cur.state, to)) {
-      if (pos::can_transition(cur.state, AttemptState::Submitting) &&
-          pos::can_transition(AttemptState::Submitting, to)) {
-        plan.updates.push_back(step(cur, AttemptState::Submitting));  // forwarded first
-      } else {
-        return fail(ErrorKind::Internal, "attempt " + cur.id + ": no way from " +
-                                             std::string(pos::to_string(cur.state)) + " to " +
-                                             std::string(pos::to_string(to)));
-      }
-    }
-    plan.updates.push_back(with_details(step(cur, to)));
-    state = to;
+    plan.update = std::move(u);
   }
-  plan.final_state = state;
+  const AttemptState state = step.to;
 
   const bool became_approved = state == AttemptState::Approved && cur.state != AttemptState::Approved;
   if (became_approved) {
@@ -170,8 +154,8 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
 }
 
 Status apply_plan(store::WriteTx& tx, const AttemptPlan& plan) {
-  for (const auto& u : plan.updates) {
-    if (auto r = tx.attempts().update(u); !r) return r;
+  if (plan.update) {
+    if (auto r = tx.attempts().update(*plan.update); !r) return fail(r.error());
   }
   if (plan.sale_to_paid) {
     if (auto r = tx.sales().update_state(*plan.sale_to_paid, pos::SaleState::Paid); !r) return r;

@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the engine and the webhook handler (internal): what Stripe's view of a
-// PaymentIntent means for a payment attempt, and how to record it without ever regressing a
-// final state. Planning reads the store; applying writes inside the caller's transaction, so the
+// PaymentIntent means for a payment attempt (an AttemptEvent), and how to record it. What an
+// event does to the attempt's state is pos::next_state's alone (pos/attempt.hpp): the plan asks it
+// only to know the follow-ups (the sale paid, a capture) and the store applies the event itself. Planning reads the store; applying writes inside the caller's transaction, so the
 // attempt, the sale, a follow-up capture and the caller's own bookkeeping (completing the
 // operation, recording the webhook event) commit together or not at all.
 //
@@ -36,8 +37,11 @@ std::string_view to_string(Verdict::Kind k) noexcept;
 
 Verdict verdict_for(const PaymentIntent& pi, bool confirm_requested);
 
+// The event for a verdict (Created: Submitted, or Forwarded for a stored payment).
+pos::AttemptEvent event_for(Verdict::Kind kind, const pos::PaymentAttempt& current);
+
 struct AttemptTarget {
-  pos::AttemptState state = pos::AttemptState::InDoubt;  // Declined becomes declined_after_forward when offline
+  pos::AttemptEvent event = pos::AttemptEvent::NoAnswer;  // what Stripe's answer (or its absence) says
   std::string payment_intent_id;
   std::string decline_code;
   std::string failure_message;
@@ -52,11 +56,11 @@ struct FollowUps {
 
 struct AttemptPlan {
   std::string attempt_id;
-  std::vector<store::AttemptUpdate> updates;  // applied in order (e.g. stored_offline -> submitting -> approved)
-  pos::AttemptState final_state = pos::AttemptState::InDoubt;
+  std::optional<store::AttemptUpdate> update;  // the event and its details; none when nothing changes
+  pos::AttemptState final_state = pos::AttemptState::InDoubt;  // what next_state says the attempt becomes
   std::optional<std::string> sale_to_paid;    // mark this sale paid
   std::optional<pos::OutboxOperation> capture;  // enqueue this capture
-  bool refused_regression = false;  // Stripe's view would have moved a final state backwards: ignored
+  bool refused_regression = false;  // next_state refused the event (e.g. a decline after an approval): ignored
   bool conflicting_payment_intent = false;  // the attempt already has another PaymentIntent id
   std::string note;
 };

@@ -235,22 +235,15 @@ struct Engine::Impl {
                                           {"stripe", pi.amount}});
     }
     detail::AttemptTarget t;
+    t.event = detail::event_for(v.kind, a);
     t.payment_intent_id = pi.id;
-    switch (v.kind) {
-      case detail::Verdict::Kind::Approved: t.state = AttemptState::Approved; break;
-      case detail::Verdict::Kind::Authorized:
-        t.state = AttemptState::Approved;
-        t.needs_capture = true;
-        t.capturable = pi.amount_capturable;
-        break;
-      case detail::Verdict::Kind::Declined:
-        t.state = AttemptState::Declined;
-        t.decline_code = v.decline_code;
-        t.failure_message = v.message;
-        break;
-      case detail::Verdict::Kind::Canceled: t.state = AttemptState::Canceled; break;
-      case detail::Verdict::Kind::Created: t.state = AttemptState::Submitting; break;
-      case detail::Verdict::Kind::Unknown: t.state = AttemptState::InDoubt; break;
+    if (v.kind == detail::Verdict::Kind::Authorized) {
+      t.needs_capture = true;
+      t.capturable = pi.amount_capturable;
+    }
+    if (v.kind == detail::Verdict::Kind::Declined) {
+      t.decline_code = v.decline_code;
+      t.failure_message = v.message;
     }
     auto p = plan(a, t);
     if (!p) {
@@ -294,12 +287,15 @@ struct Engine::Impl {
     }
     if (a.state == AttemptState::StoredOffline || a.state == AttemptState::Collecting) {
       // Forwarding: durable before the request leaves.
-      auto fwd = store.attempts().update(store::AttemptUpdate{a.id, AttemptState::Submitting, {}, {}, {}, {}, {}, {}});
+      store::AttemptUpdate u;
+      u.attempt_id = a.id;
+      u.event = a.state == AttemptState::StoredOffline ? pos::AttemptEvent::Forwarded : pos::AttemptEvent::Submitted;
+      auto fwd = store.attempts().update(u);
       if (!fwd) {
         failure(rep, op, fwd.error(), nullptr);
         co_return;
       }
-      a.state = AttemptState::Submitting;
+      a.state = fwd->to;
     }
 
     // Resolve before re-sending: a known PaymentIntent is retrieved, never re-created.
@@ -349,7 +345,7 @@ struct Engine::Impl {
     const Error& e = r.error();
     if (e.kind == ErrorKind::Declined) {
       detail::AttemptTarget t;
-      t.state = AttemptState::Declined;
+      t.event = pos::AttemptEvent::StripeDeclined;
       t.payment_intent_id = e.stripe ? e.stripe->payment_intent_id : std::string();
       t.decline_code = e.stripe ? (!e.stripe->decline_code.empty() ? e.stripe->decline_code : e.stripe->code)
                                 : std::string();
@@ -364,7 +360,7 @@ struct Engine::Impl {
     }
     if (e.kind == ErrorKind::OutcomeUnknown) {
       detail::AttemptTarget t;
-      t.state = AttemptState::InDoubt;
+      t.event = pos::AttemptEvent::NoAnswer;
       auto p = plan(a, t);
       if (!p) {
         failure(rep, op, p.error(), nullptr);
@@ -477,7 +473,7 @@ struct Engine::Impl {
       co_return;
     }
     if (pi->status == PaymentIntentStatus::Canceled && a) {
-      auto p = plan(*a, detail::AttemptTarget{AttemptState::Canceled, pi->id, {}, {}, false, 0});
+      auto p = plan(*a, detail::AttemptTarget{pos::AttemptEvent::StripeCanceled, pi->id, {}, {}, false, 0});
       if (!p) {
         failure(rep, op, p.error(), nullptr);
         co_return;
@@ -507,7 +503,7 @@ struct Engine::Impl {
     if (!op.attempt_id.empty() && pi->status == PaymentIntentStatus::Canceled) {
       auto a = store.attempts().get(op.attempt_id);
       if (a) {
-        auto planned = plan(*a, detail::AttemptTarget{AttemptState::Canceled, pi->id, {}, {}, false, 0});
+        auto planned = plan(*a, detail::AttemptTarget{pos::AttemptEvent::StripeCanceled, pi->id, {}, {}, false, 0});
         if (!planned) {
           failure(rep, op, planned.error(), nullptr);
           co_return;

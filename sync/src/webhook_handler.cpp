@@ -88,7 +88,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
     if (!p) return fail(p.error());
     if (p->refused_regression || p->conflicting_payment_intent) {
       d.result = "no change: " + p->note;
-    } else if (p->updates.empty() && !p->capture && !p->sale_to_paid) {
+    } else if (!p->update && !p->capture && !p->sale_to_paid) {
       d.result = "no change: attempt " + a.id + " already " + std::string(pos::to_string(a.state));
     } else {
       d.result = "attempt " + a.id + " -> " + std::string(pos::to_string(p->final_state));
@@ -110,20 +110,20 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
     t.payment_intent_id = pi->id;
     bool applies = true;
     if (type == "payment_intent.succeeded") {
-      t.state = AttemptState::Approved;
+      t.event = pos::AttemptEvent::StripeApproved;
     } else if (type == "payment_intent.amount_capturable_updated") {
-      t.state = AttemptState::Approved;
+      t.event = pos::AttemptEvent::StripeApproved;
       t.needs_capture = pi->status == PaymentIntentStatus::RequiresCapture;
       t.capturable = pi->amount_capturable;
     } else if (type == "payment_intent.payment_failed") {
-      t.state = AttemptState::Declined;
+      t.event = pos::AttemptEvent::StripeDeclined;
       if (pi->last_payment_error) {
         t.decline_code = !pi->last_payment_error->decline_code.empty() ? pi->last_payment_error->decline_code
                                                                        : pi->last_payment_error->code;
         t.failure_message = pi->last_payment_error->message;
       }
     } else if (type == "payment_intent.canceled") {
-      t.state = AttemptState::Canceled;
+      t.event = pos::AttemptEvent::StripeCanceled;
     } else {
       applies = false;  // created, processing, ...: nothing decided yet
     }
@@ -186,7 +186,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
       }
     } else if (type == "terminal.reader.action_failed" && action.type == "process_payment_intent" && card_decline) {
       detail::AttemptTarget t;
-      t.state = AttemptState::Declined;
+      t.event = pos::AttemptEvent::StripeDeclined;  // the reader's decline came from Stripe
       t.payment_intent_id = action.payment_intent;
       t.decline_code = action.failure_code;
       t.failure_message = action.failure_message;

@@ -96,7 +96,10 @@ struct OfflineShop : EngineHarness {
     a.payment_method = stored->payment_method;
     a.card = stored->card;
     REQUIRE(store->attempts().update(
-        store::AttemptUpdate{a.id, a.state, true, a.payment_method, a.card, std::nullopt, std::nullopt, std::nullopt}));
+        store::AttemptUpdate{.attempt_id = a.id,
+                             .event = pos::AttemptEvent::StoredOffline,
+                             .payment_method = a.payment_method,
+                             .card = a.card}));
     sync::PaymentIntentOptions po;
     po.fee = kFee;
     auto op = sync::make_payment_intent_operation(q.sale, a, po, clock.now());

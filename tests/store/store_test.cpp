@@ -102,7 +102,7 @@ TEST_CASE("a payment attempt round-trips with its card details and key") {
   pos::CardDetails card{"visa",   "4242",       "12/28", "contactless_emv", "A0000000031010", "VISA CREDIT",
                         "123456", "0000000000", "none"};
   AttemptUpdate u{.attempt_id = "att-1",
-                  .state = pos::AttemptState::Submitting,
+                  .event = pos::AttemptEvent::Submitted,
                   .payment_method = "pm_card_present_123",
                   .card = card,
                   .payment_intent_id = "pi_123"};
@@ -220,6 +220,22 @@ TEST_CASE("a write started inside a write is refused") {
   CHECK(store.sales().get("sale-2").error().kind == ErrorKind::NotFound);
 }
 
+TEST_CASE("a repository kept from a WriteTx refuses to write once its transaction has ended") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = open_store(dir.file("till.db"), clock);
+  std::optional<SaleRepository> kept;
+  REQUIRE(store.write([&](WriteTx& tx) -> Status {
+    kept = tx.sales();
+    return tx.sales().persist(make_sale("sale-1"));
+  }));
+  auto late = kept->persist(make_sale("sale-2"));
+  REQUIRE_FALSE(late);
+  CHECK(late.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(store.sales().get("sale-2").error().kind == ErrorKind::NotFound);
+  CHECK(kept->get("sale-1"));  // reads still work: they need no transaction
+}
+
 TEST_CASE("illegal state transitions are rejected and leave the record unchanged") {
   TempDir dir;
   FakeClock clock;
@@ -232,11 +248,12 @@ TEST_CASE("illegal state transitions are rejected and leave the record unchanged
   CHECK(store.sales().get("sale-1")->state == pos::SaleState::Paid);
 
   REQUIRE(store.attempts().create(make_attempt("att-1", "sale-1")));
-  REQUIRE(store.attempts().update({.attempt_id = "att-1", .state = pos::AttemptState::Declined}));
-  auto a = store.attempts().update({.attempt_id = "att-1", .state = pos::AttemptState::Approved});
+  REQUIRE(store.attempts().update({.attempt_id = "att-1", .event = pos::AttemptEvent::StripeApproved}));
+  auto a = store.attempts().update({.attempt_id = "att-1", .event = pos::AttemptEvent::StripeDeclined});
   REQUIRE_FALSE(a);
   CHECK(a.error().kind == ErrorKind::FailedPrecondition);
-  CHECK(store.attempts().get("att-1")->state == pos::AttemptState::Declined);
+  CHECK(a.error().message.starts_with("refused transition: "));
+  CHECK(store.attempts().get("att-1")->state == pos::AttemptState::Approved);
 
   auto id = store.outbox().enqueue(make_op("op-key", "sale-1"));
   REQUIRE(id);
@@ -496,10 +513,11 @@ TEST_CASE("an offline payment declined after forwarding lands on the attention l
   a.state = pos::AttemptState::StoredOffline;
   a.payment_method = "pm_offline_abc";
   REQUIRE(store.attempts().create(a));
-  REQUIRE(store.attempts().update({.attempt_id = "att-1", .state = pos::AttemptState::Submitting}));
-  REQUIRE(store.attempts().update({.attempt_id = "att-1",
-                                .state = pos::AttemptState::DeclinedAfterForward,
-                                .decline_code = "insufficient_funds"}));
+  REQUIRE(store.attempts().update({.attempt_id = "att-1", .event = pos::AttemptEvent::Forwarded}));
+  auto declined = store.attempts().update(
+      {.attempt_id = "att-1", .event = pos::AttemptEvent::StripeDeclined, .decline_code = "insufficient_funds"});
+  REQUIRE(declined);
+  CHECK(declined->to == pos::AttemptState::DeclinedAfterForward);
   auto items = store.journal().attention();
   REQUIRE(items);
   REQUIRE(items->size() == 1);
@@ -547,13 +565,14 @@ TEST_CASE("status counts states, the oldest unsent age, offline totals per curre
   REQUIRE(store.outbox().enqueue(make_op("key-a1", "s-usd-1", "a1")));
   clock.advance(1min);
   REQUIRE(store.outbox().enqueue(make_op("key-a2", "s-usd-2", "a2")));
-  REQUIRE(store.attempts().update({.attempt_id = "a3", .state = pos::AttemptState::Submitting}));
-  REQUIRE(store.attempts().update({.attempt_id = "a3", .state = pos::AttemptState::InDoubt}));
+  REQUIRE(store.attempts().update({.attempt_id = "a3", .event = pos::AttemptEvent::Forwarded}));
+  REQUIRE(store.attempts().update({.attempt_id = "a3", .event = pos::AttemptEvent::NoAnswer}));
   // Forwarded and approved: Stripe answered, so it no longer counts as stored.
   REQUIRE(store.sales().persist(make_sale("s-usd-3")));
   REQUIRE(store.attempts().create(offline("a4", "s-usd-3", "usd", 900)));
-  REQUIRE(store.attempts().update({.attempt_id = "a4", .state = pos::AttemptState::Submitting}));
-  REQUIRE(store.attempts().update({.attempt_id = "a4", .state = pos::AttemptState::Approved, .payment_intent_id = "pi_a4"}));
+  REQUIRE(store.attempts().update({.attempt_id = "a4", .event = pos::AttemptEvent::Forwarded}));
+  REQUIRE(store.attempts().update(
+      {.attempt_id = "a4", .event = pos::AttemptEvent::StripeApproved, .payment_intent_id = "pi_a4"}));
   clock.advance(8min);
 
   auto s = store.reports().status();

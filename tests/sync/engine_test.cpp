@@ -237,7 +237,7 @@ TEST_CASE("a known PaymentIntent id is retrieved instead of re-sending", "[engin
   h.drain();
   const auto entry = h.ledger_for(q.sale.id).at(0);
   // What a webhook or an earlier answer would have told us.
-  REQUIRE(h.store->attempts().update(store::AttemptUpdate{q.attempt.id, AttemptState::InDoubt, {}, {}, {}, entry.id, {}, {}}));
+  REQUIRE(h.store->attempts().update(store::AttemptUpdate{.attempt_id = q.attempt.id, .payment_intent_id = entry.id}));
   h.clock.advance(1h);
   h.drain();
   REQUIRE(h.reports.size() == 2);
@@ -415,8 +415,9 @@ TEST_CASE("an abandoned authorization is cancelled, never captured", "[engine]")
   h.drain();
   REQUIRE(h.attempt(q).state == AttemptState::Approved);
   REQUIRE(h.ledger_for(q.sale.id).at(0).status == "requires_capture");
-  // The cashier voids the authorization before the capture is due.
-  REQUIRE(h.store->attempts().update(store::AttemptUpdate{q.attempt.id, AttemptState::Canceled, {}, {}, {}, {}, {}, {}}));
+  // The authorization is recorded as voided before the capture is due.
+  REQUIRE(h.store->attempts().update(
+      store::AttemptUpdate{.attempt_id = q.attempt.id, .event = pos::AttemptEvent::StripeCanceled}));
   h.clock.advance(std::chrono::minutes(10));
   const DrainSummary s = h.drain();
   CHECK(s.done == 2);  // the capture (skipped) and the cancel it queued
@@ -481,7 +482,9 @@ TEST_CASE("an attempt already decided (e.g. by a webhook) completes its operatio
   EngineHarness h;
   const Queued q = h.queue();
   REQUIRE(h.store->attempts().update(
-      store::AttemptUpdate{q.attempt.id, AttemptState::Approved, {}, {}, {}, std::string("pi_fromwebhook"), {}, {}}));
+      store::AttemptUpdate{.attempt_id = q.attempt.id,
+                           .event = pos::AttemptEvent::StripeApproved,
+                           .payment_intent_id = std::string("pi_fromwebhook")}));
   h.drain();
   CHECK(h.op(q.op_id).state == OutboxState::Done);
   CHECK(h.op(q.op_id).stripe_object_id == "pi_fromwebhook");

@@ -3,6 +3,7 @@
 #include "connection.hpp"
 #include "rows.hpp"
 #include "tables.hpp"
+#include "till/base/log.hpp"
 
 namespace till::store {
 
@@ -74,23 +75,44 @@ Status create_attempt(Connection& c, const pos::PaymentAttempt& a) {
   return st->run("writing a payment attempt");
 }
 
-Status update_attempt(Connection& c, const AttemptUpdate& u) {
+std::string arrow(pos::AttemptState from, pos::AttemptState to, std::optional<pos::AttemptEvent> event) {
+  std::string s = std::string(pos::to_string(from)) + " -> " + std::string(pos::to_string(to));
+  if (event) s += " (" + std::string(pos::to_string(*event)) + ")";
+  return s;
+}
+
+// The one writer of an attempt's state (AttemptUpdate says what each answer of the machine does).
+Result<pos::AttemptStep> update_attempt(Connection& c, const AttemptUpdate& u) {
   auto cur = one(c, "id = ?", u.attempt_id, "id " + u.attempt_id);
   if (!cur) return fail(cur.error());
   pos::PaymentAttempt a = std::move(*cur);
   const pos::AttemptState from = a.state;
-  if (from != u.state) {
-    if (auto tr = pos::transition(from, u.state); !tr) {
-      return fail(ErrorKind::FailedPrecondition, "attempt " + a.id + ": " + tr.error().message);
-    }
-  } else if (pos::is_final(from) && (u.payment_method || u.offline)) {
+  const pos::AttemptStep step = u.event ? pos::next_state(from, a.offline, *u.event)
+                                        : pos::AttemptStep{pos::AttemptStep::Kind::Unchanged, from, {}};
+  if (step.kind == pos::AttemptStep::Kind::Refused) {
+    log::error("store.attempt.refused", {{"attempt_id", a.id},
+                                         {"state", pos::to_string(from)},
+                                         {"attempt_event", pos::to_string(*u.event)},
+                                         {"why", step.why}});
+    return fail(ErrorKind::FailedPrecondition, "refused transition: " + step.why);
+  }
+  if (u.payment_intent_id && !u.payment_intent_id->empty() && !a.payment_intent_id.empty() &&
+      *u.payment_intent_id != a.payment_intent_id) {
+    return fail(ErrorKind::FailedPrecondition, "attempt " + a.id + " already has PaymentIntent " +
+                                                   a.payment_intent_id + "; it is never replaced by " +
+                                                   *u.payment_intent_id);
+  }
+  const bool moved = step.kind == pos::AttemptStep::Kind::Moved;
+  if (!u.event && u.payment_method && pos::is_final(from)) {
     return fail(ErrorKind::FailedPrecondition, "attempt " + a.id + " is final; its payment details are fixed");
   }
-  a.state = u.state;
-  if (u.offline) a.offline = *u.offline;
-  if (u.payment_method) a.payment_method = *u.payment_method;
+  // A repeat of a known event changes no money: the payment method stays as it was.
+  const bool money_details = moved || !u.event;
+  a.state = step.to;
+  if (moved && *u.event == pos::AttemptEvent::StoredOffline) a.offline = true;
+  if (u.payment_method && money_details) a.payment_method = *u.payment_method;
   if (u.card) a.card = *u.card;
-  if (u.payment_intent_id) a.payment_intent_id = *u.payment_intent_id;
+  if (u.payment_intent_id && a.payment_intent_id.empty()) a.payment_intent_id = *u.payment_intent_id;
   if (u.decline_code) a.decline_code = *u.decline_code;
   if (u.failure_message) a.failure_message = *u.failure_message;
   if (a.offline && !a.payment_method.empty() && !c.options.data_key) {
@@ -109,16 +131,16 @@ Status update_attempt(Connection& c, const AttemptUpdate& u) {
                a.card.application_label, a.card.authorization_code, a.card.terminal_verification_results,
                a.card.cardholder_verification, a.payment_intent_id, a.decline_code, a.failure_message, c.now(),
                a.id);
-  if (auto r = st->run("updating a payment attempt"); !r) return r;
-  if (from == u.state) return ok();
-  if (auto r = detail::audit(c, "store", "attempt.state", a.id,
-                             std::string(pos::to_string(from)) + " -> " + std::string(pos::to_string(u.state)));
-      !r) {
-    return r;
+  if (auto r = st->run("updating a payment attempt"); !r) return fail(r.error());
+  if (!moved) return step;
+  if (auto r = detail::audit(c, "store", "attempt.state", a.id, arrow(from, step.to, u.event)); !r) {
+    return fail(r.error());
   }
   // Money already handed over is lost: a person must contact the customer (lesson 7).
-  if (u.state == pos::AttemptState::DeclinedAfterForward) return detail::add_declined_after_forward(c, a.id);
-  return ok();
+  if (step.to == pos::AttemptState::DeclinedAfterForward) {
+    if (auto r = detail::add_declined_after_forward(c, a.id); !r) return fail(r.error());
+  }
+  return step;
 }
 
 }  // namespace
@@ -127,8 +149,8 @@ Status AttemptRepository::create(const pos::PaymentAttempt& attempt) {
   return c().write(in_transaction(), [&] { return create_attempt(c(), attempt); });
 }
 
-Status AttemptRepository::update(const AttemptUpdate& update) {
-  return c().write(in_transaction(), [&] { return update_attempt(c(), update); });
+Result<pos::AttemptStep> AttemptRepository::update(const AttemptUpdate& update) {
+  return c().write_value<pos::AttemptStep>(in_transaction(), [&] { return update_attempt(c(), update); });
 }
 
 Result<pos::PaymentAttempt> AttemptRepository::get(std::string_view attempt_id) {

@@ -9,18 +9,30 @@
 #include <vector>
 
 #include "till/base/result.hpp"
+#include "till/pos/attempt.hpp"
 #include "till/pos/records.hpp"
 #include "till/pos/states.hpp"
 #include "till/store/repository.hpp"
 
 namespace till::store {
 
-// Changes to an attempt. `state` may equal the current state (details only); otherwise the
-// change goes through pos::transition(). The account and the idempotency key never change.
+// What happened to an attempt, and the details that came with it. The state is never given:
+// the repository reads the current state and offline flag in the same transaction and asks
+// pos::next_state(state, offline, *event) (pos/attempt.hpp) what the event means:
+//   Moved      the new state and the details are written, audited ("attempt.state"); a move to
+//              declined_after_forward also puts the payment on the attention list;
+//   Unchanged  (a repeat or a late echo) only details that do not change money are written: card
+//              fields, messages, a PaymentIntent id the attempt did not have yet; the payment
+//              method is left as it is;
+//   Refused    nothing is written: FailedPrecondition "refused transition: <why>", logged as the
+//              error "store.attempt.refused".
+// Without an event the update carries details only (the state stays; the payment method of a
+// final attempt is fixed). A PaymentIntent id never replaces a different one (FailedPrecondition).
+// `StoredOffline` also sets the attempt's offline flag. The account and the idempotency key never
+// change.
 struct AttemptUpdate {
   std::string attempt_id{};
-  pos::AttemptState state = pos::AttemptState::Collecting;
-  std::optional<bool> offline{};
+  std::optional<pos::AttemptEvent> event{};     // what happened; absent = details only
   std::optional<std::string> payment_method{};  // sealed at rest when a data key is configured
   std::optional<pos::CardDetails> card{};
   std::optional<std::string> payment_intent_id{};
@@ -36,8 +48,10 @@ class AttemptRepository : public Repository {
   // FailedPrecondition if the key or (sale, number) already exists, or for an offline token
   // without a data key; NotFound without the sale.
   Status create(const pos::PaymentAttempt& attempt);
-  // A move to declined_after_forward also puts the payment on the attention list.
-  Status update(const AttemptUpdate& update);
+  // Applies the update's event (see AttemptUpdate) and returns what the state machine answered:
+  // Moved or Unchanged, with the state the attempt is now in. NotFound without the attempt.
+  // This is the only code that writes the state column of payment_attempts (a test greps for it).
+  Result<pos::AttemptStep> update(const AttemptUpdate& update);
 
   // Tokens decrypted: FailedPrecondition when sealed and no data key is configured.
   Result<pos::PaymentAttempt> get(std::string_view attempt_id);
