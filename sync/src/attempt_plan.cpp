@@ -71,7 +71,7 @@ Verdict verdict_for(const PaymentIntent& pi, bool confirm_requested) {
   return v;
 }
 
-Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt& cur, const AttemptTarget& target,
+Result<AttemptPlan> plan_attempt(Ledger& ledger, const pos::PaymentAttempt& cur, const AttemptTarget& target,
                                  const FollowUps& follow, Timestamp now) {
   AttemptPlan plan;
   plan.attempt_id = cur.id;
@@ -107,22 +107,17 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
   const bool new_payment_intent = !target.payment_intent_id.empty() && cur.payment_intent_id.empty();
   // A repeat changes the state of nothing; it is worth a write only for what it adds.
   if (moved || new_payment_intent || (!pos::is_final(cur.state) && !target.decline_code.empty())) {
-    store::AttemptUpdate u;
-    u.attempt_id = cur.id;
-    u.event = target.event;
-    if (!target.payment_intent_id.empty()) u.payment_intent_id = target.payment_intent_id;
-    if (!target.decline_code.empty()) u.decline_code = target.decline_code;
-    if (!target.failure_message.empty()) u.failure_message = target.failure_message;
-    plan.update = std::move(u);
+    plan.update = AttemptChange{cur.id, target.event, target.payment_intent_id, target.decline_code,
+                                target.failure_message};
   }
   const AttemptState state = step.to;
 
   const bool became_approved = state == AttemptState::Approved && cur.state != AttemptState::Approved;
   if (became_approved) {
-    auto sale = store.sales().get(cur.sale_id);
+    auto sale = ledger.sale(cur.sale_id);
     if (!sale) return fail(sale.error());
     if (sale->state == pos::SaleState::Tendering || sale->state == pos::SaleState::PartiallyPaid) {
-      auto attempts = store.attempts().for_sale(cur.sale_id);
+      auto attempts = ledger.attempts_for_sale(cur.sale_id);
       if (!attempts) return fail(attempts.error());
       std::int64_t covered = 0;
       for (const auto& a : *attempts) {
@@ -136,7 +131,7 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
   // for a payment already approved (perhaps already captured) must not capture again.
   if (target.needs_capture && follow.auto_capture && became_approved && !target.payment_intent_id.empty()) {
     const std::string key = capture_key_for(cur);
-    auto ops = store.outbox().for_sale(cur.sale_id);
+    auto ops = ledger.operations_for_sale(cur.sale_id);
     if (!ops) return fail(ops.error());
     bool exists = false;
     for (const auto& o : *ops) exists = exists || o.idempotency_key == key;
@@ -153,29 +148,22 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
   return plan;
 }
 
-Status apply_plan(store::WriteTx& tx, const AttemptPlan& plan) {
-  if (plan.update) {
-    if (auto r = tx.attempts().update(*plan.update); !r) return fail(r.error());
-  }
-  if (plan.sale_to_paid) {
-    if (auto r = tx.sales().update_state(*plan.sale_to_paid, pos::SaleState::Paid); !r) return r;
-  }
-  if (plan.capture) {
-    if (auto r = tx.outbox().enqueue(*plan.capture); !r) return fail(r.error());
-  }
-  return ok();
+void add_to(LedgerChange& change, const AttemptPlan& plan) {
+  if (plan.update) change.attempt = *plan.update;
+  if (plan.sale_to_paid) change.sale_paid = *plan.sale_to_paid;
+  if (plan.capture) change.enqueue.push_back(*plan.capture);
 }
 
-Result<std::optional<pos::PaymentAttempt>> find_attempt_for(store::Store& store, const PaymentIntent& pi) {
+Result<std::optional<pos::PaymentAttempt>> find_attempt_for(Ledger& ledger, const PaymentIntent& pi) {
   if (!pi.id.empty()) {
-    auto by_id = store.attempts().by_payment_intent(pi.id);
+    auto by_id = ledger.attempt_by_payment_intent(pi.id);
     if (!by_id) return fail(by_id.error());
     if (*by_id) return by_id;
   }
   const std::string* sale_id = pi.metadata_value("sale_id");
   const std::string* number = pi.metadata_value("attempt");
   if (sale_id == nullptr || number == nullptr) return std::optional<pos::PaymentAttempt>{};
-  auto attempts = store.attempts().for_sale(*sale_id);
+  auto attempts = ledger.attempts_for_sale(*sale_id);
   if (!attempts) {
     if (attempts.error().kind == ErrorKind::NotFound) return std::optional<pos::PaymentAttempt>{};
     return fail(attempts.error());

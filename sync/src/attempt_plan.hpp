@@ -2,11 +2,12 @@
 // Shared by the engine and the webhook handler (internal): what Stripe's view of a
 // PaymentIntent means for a payment attempt (an AttemptEvent), and how to record it. What an
 // event does to the attempt's state is pos::next_state's alone (pos/attempt.hpp): the plan asks it
-// only to know the follow-ups (the sale paid, a capture) and the store applies the event itself. Planning reads the store; applying writes inside the caller's transaction, so the
+// only to know the follow-ups (the sale paid, a capture); the Ledger applies the event itself.
+// Planning reads the Ledger; add_to() puts the plan into the caller's LedgerChange, so the
 // attempt, the sale, a follow-up capture and the caller's own bookkeeping (completing the
 // operation, recording the webhook event) commit together or not at all.
 //
-// Core thread only (uses the Store).
+// Core thread only (uses the Ledger).
 
 #include <optional>
 #include <string>
@@ -15,7 +16,7 @@
 #include "till/base/clock.hpp"
 #include "till/base/result.hpp"
 #include "till/pos/records.hpp"
-#include "till/store/store.hpp"
+#include "till/sync/ledger.hpp"
 #include "till/sync/stripe_types.hpp"
 
 namespace till::sync::detail {
@@ -56,7 +57,7 @@ struct FollowUps {
 
 struct AttemptPlan {
   std::string attempt_id;
-  std::optional<store::AttemptUpdate> update;  // the event and its details; none when nothing changes
+  std::optional<AttemptChange> update;  // the event and its details; none when nothing changes
   pos::AttemptState final_state = pos::AttemptState::InDoubt;  // what next_state says the attempt becomes
   std::optional<std::string> sale_to_paid;    // mark this sale paid
   std::optional<pos::OutboxOperation> capture;  // enqueue this capture
@@ -65,13 +66,14 @@ struct AttemptPlan {
   std::string note;
 };
 
-// Reads the sale, its attempts and operations as needed. Fails only on store errors.
-Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt& current, const AttemptTarget& target,
+// Reads the sale, its attempts and operations as needed. Fails only on ledger errors.
+Result<AttemptPlan> plan_attempt(Ledger& ledger, const pos::PaymentAttempt& current, const AttemptTarget& target,
                                  const FollowUps& follow, Timestamp now);
-Status apply_plan(store::WriteTx& tx, const AttemptPlan& plan);
+// The plan's writes (attempt event, sale paid, capture) added to `change`.
+void add_to(LedgerChange& change, const AttemptPlan& plan);
 
 // The attempt a PaymentIntent belongs to: by its id, else by metadata[sale_id] + metadata[attempt]
 // (number). nullopt when neither matches.
-Result<std::optional<pos::PaymentAttempt>> find_attempt_for(store::Store& store, const PaymentIntent& pi);
+Result<std::optional<pos::PaymentAttempt>> find_attempt_for(Ledger& ledger, const PaymentIntent& pi);
 
 }  // namespace till::sync::detail

@@ -31,8 +31,10 @@ std::string sha256_hex(std::string_view data) {
   return to_hex(std::span<const std::uint8_t>(md, len));
 }
 
-WebhookHandler::WebhookHandler(store::Store& store, const Clock& clock, WebhookHandlerConfig config)
-    : store_(store), clock_(clock), config_(std::move(config)) {}
+WebhookHandler::WebhookHandler(Ledger& ledger, const Clock& clock, WebhookHandlerConfig config)
+    : ledger_(&ledger), clock_(clock), config_(std::move(config)) {}
+WebhookHandler::~WebhookHandler() = default;
+WebhookHandler::WebhookHandler(WebhookHandler&&) noexcept = default;
 
 namespace {
 
@@ -40,7 +42,7 @@ namespace {
 struct Decision {
   std::string result;
   std::optional<detail::AttemptPlan> plan;
-  std::optional<store::AuditEntry> audit;
+  std::optional<AuditNote> audit;
 };
 
 WebhookResult reply(Kind kind, int status, std::string event_id, std::string type, std::string result) {
@@ -64,7 +66,8 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
   const Event& ev = *event;
 
   // 2. Dedupe by event id.
-  auto seen = store_.journal().webhook(ev.id);
+  Ledger& ledger = *ledger_;
+  auto seen = ledger.webhook_seen(ev.id);
   if (!seen) return reply(Kind::Failed, 500, ev.id, ev.type, seen.error().describe());
   if (*seen) {
     log::info("webhook.duplicate", {{"event_id", ev.id}, {"type", ev.type}});
@@ -76,15 +79,15 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
   const detail::FollowUps follow{config_.auto_capture, config_.capture_delay};
   const auto unknown = [&](const std::string& what) {
     d.result = "unknown to this register: " + what + "; kept for reconciliation";
-    d.audit = store::AuditEntry{0, {}, config_.actor, "webhook.unknown_object", ev.id, ev.type + " " + what};
+    d.audit = AuditNote{config_.actor, "webhook.unknown_object", ev.id, ev.type + " " + what};
   };
   const auto apply_to = [&](const pos::PaymentAttempt& a, detail::AttemptTarget t) -> Status {
     if (ev.account != a.account_id) {
       d.result = "account " + ev.account + " is not attempt " + a.id + "'s account " + a.account_id + "; not applied";
-      d.audit = store::AuditEntry{0, {}, config_.actor, "webhook.account_mismatch", ev.id, d.result};
+      d.audit = AuditNote{config_.actor, "webhook.account_mismatch", ev.id, d.result};
       return ok();
     }
-    auto p = detail::plan_attempt(store_, a, t, follow, now);
+    auto p = detail::plan_attempt(ledger, a, t, follow, now);
     if (!p) return fail(p.error());
     if (p->refused_regression || p->conflicting_payment_intent) {
       d.result = "no change: " + p->note;
@@ -104,7 +107,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
   if (type.starts_with("payment_intent.")) {
     auto pi = parse_payment_intent(ev.object_json);
     if (!pi) return reply(Kind::Rejected, 400, ev.id, type, "unreadable PaymentIntent: " + pi.error().message);
-    auto a = detail::find_attempt_for(store_, *pi);
+    auto a = detail::find_attempt_for(ledger, *pi);
     if (!a) return reply(Kind::Failed, 500, ev.id, type, a.error().describe());
     detail::AttemptTarget t;
     t.payment_intent_id = pi->id;
@@ -153,16 +156,16 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
       }
     }
     auto a = pi_id.empty() ? Result<std::optional<pos::PaymentAttempt>>(std::nullopt)
-                           : store_.attempts().by_payment_intent(pi_id);
+                           : ledger.attempt_by_payment_intent(pi_id);
     if (!a) return reply(Kind::Failed, 500, ev.id, type, a.error().describe());
     if (!*a) {
       unknown(what + " for PaymentIntent " + pi_id);
     } else if ((*a)->account_id != ev.account) {
       d.result = "account mismatch for " + what + "; not applied";
-      d.audit = store::AuditEntry{0, {}, config_.actor, "webhook.account_mismatch", ev.id, d.result};
+      d.audit = AuditNote{config_.actor, "webhook.account_mismatch", ev.id, d.result};
     } else {
       d.result = what;
-      d.audit = store::AuditEntry{0, {}, config_.actor, "webhook." + type, (*a)->id, what};
+      d.audit = AuditNote{config_.actor, "webhook." + type, (*a)->id, what};
     }
   } else if (type == "terminal.reader.action_succeeded" || type == "terminal.reader.action_failed") {
     auto reader = parse_reader(ev.object_json);
@@ -172,7 +175,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
                              (action.failure_code.empty() ? "" : " (" + action.failure_code + ")");
     std::optional<pos::PaymentAttempt> attempt;
     if (!action.payment_intent.empty()) {
-      auto a = store_.attempts().by_payment_intent(action.payment_intent);
+      auto a = ledger.attempt_by_payment_intent(action.payment_intent);
       if (!a) return reply(Kind::Failed, 500, ev.id, type, a.error().describe());
       attempt = std::move(*a);
     }
@@ -194,7 +197,7 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
     } else {
       // Success of process_payment_intent is decided by the payment_intent.* event that follows.
       d.result = what;
-      d.audit = store::AuditEntry{0, {}, config_.actor, "webhook." + type, attempt->id, what};
+      d.audit = AuditNote{config_.actor, "webhook." + type, attempt->id, what};
     }
   } else {
     d.result = "no handler for " + type + "; recorded";
@@ -202,33 +205,16 @@ WebhookResult WebhookHandler::handle(std::string_view raw_body, std::string_view
   if (!routed) return reply(Kind::Failed, 500, ev.id, type, routed.error().describe());
 
   // 4. One transaction: the event (dedupe key), the changes, the audit entry.
-  store::WebhookEvent record;
-  record.id = ev.id;
-  record.type = ev.type;
-  record.account = ev.account;
-  record.payload_sha256 = sha256_hex(raw_body);
-  record.received_at = now;
-  bool duplicate = false;
-  auto w = store_.write([&](store::WriteTx& tx) -> Status {
-    auto r = tx.journal().record_webhook(record);
-    if (!r) return fail(r.error());
-    if (*r == store::WebhookSeen::AlreadySeen) {
-      duplicate = true;
-      return ok();
-    }
-    if (d.plan) {
-      if (auto a = detail::apply_plan(tx, *d.plan); !a) return a;
-    }
-    if (d.audit) {
-      if (auto a = tx.journal().append_audit(*d.audit); !a) return fail(a.error());
-    }
-    return tx.journal().mark_webhook_processed(ev.id, d.result);
-  });
+  LedgerChange change;
+  change.webhook = WebhookRecord{ev.id, ev.type, ev.account, sha256_hex(raw_body), now, d.result};
+  if (d.plan) detail::add_to(change, *d.plan);
+  if (d.audit) change.audit.push_back(*d.audit);
+  auto w = ledger.commit(change);
   if (!w) {
     log::error("webhook.store_failed", {{"event_id", ev.id}, {"error", w.error().describe()}});
     return reply(Kind::Failed, 500, ev.id, type, w.error().describe());
   }
-  if (duplicate) return reply(Kind::Duplicate, 200, ev.id, type, "duplicate of an event already recorded");
+  if (w->duplicate_webhook) return reply(Kind::Duplicate, 200, ev.id, type, "duplicate of an event already recorded");
   log::info("webhook.processed", {{"event_id", ev.id}, {"type", type}, {"account", ev.account}, {"result", d.result}});
   return reply(Kind::Processed, 200, ev.id, type, d.result);
 }

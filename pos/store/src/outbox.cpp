@@ -212,6 +212,20 @@ Result<int> OutboxRepository::recover_in_flight() {
   return c().write_value<int>(in_transaction(), [&] { return recover(c()); });
 }
 
+Result<bool> OutboxRepository::release(std::int64_t id) {
+  return c().write_value<bool>(in_transaction(), [&]() -> Result<bool> {
+    auto from = state_of(c(), id);
+    if (!from) return fail(from.error());
+    if (*from != pos::OutboxState::InFlight) return false;
+    if (auto r = move_operation(c(), id, pos::OutboxState::Pending, ", next_attempt_at = ?",
+                                [&](Stmt& st) { st.bind(c().now()); });
+        !r) {
+      return fail(r.error());
+    }
+    return true;
+  });
+}
+
 Result<pos::OutboxOperation> OutboxRepository::get(std::int64_t id) { return get_operation(c(), id); }
 
 Result<std::vector<pos::OutboxOperation>> OutboxRepository::for_sale(std::string_view sale_id) {

@@ -48,6 +48,9 @@ class OutboxRepository : public Repository {
   Status retry(std::int64_t id, std::string_view actor, std::string_view reason);
   // in_flight -> pending (same key, due now). Returns how many. Done at open by default.
   Result<int> recover_in_flight();
+  // One claimed operation the caller did not start: in_flight -> pending (same key, due now);
+  // false (nothing changed) when it is not in_flight. NotFound without the operation.
+  Result<bool> release(std::int64_t id);
 
   // Bodies decrypted: FailedPrecondition when sealed and no data key is configured.
   Result<pos::OutboxOperation> get(std::int64_t id);
