@@ -72,6 +72,11 @@ void Engine::Impl::apply_payment_intent(OperationReport& rep, const pos::OutboxO
            std::string(detail::to_string(v.kind)) + (v.decline_code.empty() ? "" : " (" + v.decline_code + ")"));
 }
 
+// One PaymentIntent operation, top to bottom in the order that keeps it exactly once: the checks
+// that send nothing (attempt gone, wrong account, already final), forwarding made durable, the
+// look-ups (by id, then by metadata past the key-retention margin), and only then the same-key
+// send and what its answer means. Kept as one function (~110 lines) so that order reads in one
+// place; the steps it calls (apply_payment_intent, search_for, failure) are separate.
 asio::awaitable<void> Engine::Impl::process_payment(OperationReport& rep, pos::OutboxOperation op) {
   auto got = ledger.attempt(op.attempt_id);
   if (!got) {
