@@ -201,14 +201,14 @@ std::optional<Built> build_database(const std::string& path, int sales) {
         if (!recent && kind >= 92 && kind < 94) state = pos::SaleState::Voided;
         if (recent && kind < 3) state = pos::SaleState::Tendering;  // in doubt
         pos::Sale s = make_sale(r, at, state);
-        if (auto st = tx.persist_sale(s); !st) return st;
+        if (auto st = tx.sales().persist(s); !st) return st;
         ++b.sales;
         if (state == pos::SaleState::Voided) continue;
         const auto add = [&](const pos::PaymentAttempt& a, std::optional<Fate> fate, Timestamp due) -> Status {
-          if (auto st = tx.create_attempt(a); !st) return st;
+          if (auto st = tx.attempts().create(a); !st) return st;
           ++b.attempts;
           if (!fate) return ok();
-          auto id = tx.enqueue_operation(payment_op(r, s, a, due));
+          auto id = tx.outbox().enqueue(payment_op(r, s, a, due));
           if (!id) return fail(id.error());
           ++b.operations;
           fates[a.idempotency_key] = *fate;
@@ -249,7 +249,7 @@ std::optional<Built> build_database(const std::string& path, int sales) {
             o.idempotency_key = new_uuid_v4(r);
             o.next_attempt_at = at;
             o.created_at = at;
-            auto id = tx.enqueue_operation(o);
+            auto id = tx.outbox().enqueue(o);
             if (!id) return fail(id.error());
             ++b.operations;
             fates[o.idempotency_key] = Fate::Done;
@@ -269,7 +269,7 @@ std::optional<Built> build_database(const std::string& path, int sales) {
       return std::nullopt;
     }
     // The sync engine's part: claim what is due and record each outcome.
-    auto claimed = db.claim_due_operations(start + span * last / sales, kBatch * 4);
+    auto claimed = db.outbox().claim_due(start + span * last / sales, kBatch * 4);
     if (!claimed) {
       std::fprintf(stderr, "claim: %s\n", claimed.error().describe().c_str());
       return std::nullopt;
@@ -278,18 +278,18 @@ std::optional<Built> build_database(const std::string& path, int sales) {
       for (const auto& o : *claimed) {
         const Fate f = fates.count(o.idempotency_key) ? fates[o.idempotency_key] : Fate::Done;
         Status st = ok();
-        if (f == Fate::Done) st = tx.complete_operation(o.id, {"req_" + o.idempotency_key.substr(0, 8), "pi_x"});
+        if (f == Fate::Done) st = tx.outbox().complete(o.id, {"req_" + o.idempotency_key.substr(0, 8), "pi_x"});
         if (f == Fate::Retrying)
-          st = tx.fail_operation(o.id, {"timeout", "", far_future});  // stays failed_retryable here
-        if (f == Fate::Dead) st = tx.dead_operation(o.id, {"card_declined after forwarding", "req_dead", {}});
+          st = tx.outbox().mark_failed(o.id, {"timeout", "", far_future});  // stays failed_retryable here
+        if (f == Fate::Dead) st = tx.outbox().mark_dead(o.id, {"card_declined after forwarding", "req_dead", {}});
         if (!st) return st;
       }
       for (const auto& id : to_daf) {
         store::AttemptUpdate u;
         u.attempt_id = id;
-        u.state = pos::AttemptState::DeclinedAfterForward;
+        u.event = pos::AttemptEvent::StripeDeclined;  // a stored payment: declined_after_forward
         u.decline_code = "card_declined";
-        if (auto st = tx.update_attempt(u); !st) return st;
+        if (auto st = tx.attempts().update(u); !st) return fail(st.error());
       }
       return ok();
     });
@@ -344,7 +344,7 @@ int run_child(const std::string& db_path, bool deferred) {
       background_check_done = ms_since(t0);
     });
   }
-  auto status = db.status();
+  auto status = db.reports().status();
   if (!status) {
     std::fprintf(stderr, "child status: %s\n", status.error().describe().c_str());
     return 1;

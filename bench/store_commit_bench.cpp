@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   Micros commit_wall = 0;
   for (const auto& sale : batch) {
     auto t0 = std::chrono::steady_clock::now();
-    auto r = store->persist_sale(sale);
+    auto r = store->sales().persist(sale);
     commit_us.push_back(elapsed_us(t0));
     commit_wall += commit_us.back();
     if (!r) {

@@ -137,7 +137,7 @@ int run_one(const Options& o, int latency_ms) {
           ++amount;
         }
         pos::Sale s = make_sale(new_uuid_v4(ids), amount);
-        if (auto r = tx.persist_sale(s); !r) return r;
+        if (auto r = tx.sales().persist(s); !r) return r;
         pos::PaymentAttempt a;
         a.id = new_uuid_v4(ids);
         a.sale_id = s.id;
@@ -147,10 +147,10 @@ int run_one(const Options& o, int latency_ms) {
         a.idempotency_key = new_uuid_v4(ids);
         a.state = pos::AttemptState::Submitting;
         a.payment_method = "pm_card_visa";
-        if (auto r = tx.create_attempt(a); !r) return r;
+        if (auto r = tx.attempts().create(a); !r) return r;
         auto op = sync::make_payment_intent_operation(s, a, po, now);
         if (!op) return tl::unexpected(op.error());
-        if (auto r = tx.enqueue_operation(*op); !r) return tl::unexpected(r.error());
+        if (auto r = tx.outbox().enqueue(*op); !r) return tl::unexpected(r.error());
       }
       return ok();
     });

@@ -314,7 +314,7 @@ std::vector<std::string> Runtime::sync_summary(const std::vector<std::string>& s
   return impl->on_core([impl, sale_ids] {
     std::vector<std::string> lines;
     for (const auto& sale : sale_ids) {
-      auto ops = impl->core.store->operations_for_sale(sale);
+      auto ops = impl->core.store->outbox().for_sale(sale);
       if (!ops) {
         lines.push_back("sale " + sale + ": " + ops.error().message);
         continue;

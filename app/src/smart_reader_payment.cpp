@@ -62,18 +62,19 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
   pos::PaymentAttempt attempt;
   pos::OutboxOperation create_op;
   std::string payment_intent_id;
+  bool submitted = false;  // the attempt is recorded submitting (step 2 committed)
   terminal::CancelHandle collect_handle;
   Done done;
 
   Status start(const std::string& attempt_id, Done cb) {
     if (stage != Stage::Idle) return fail(ErrorKind::FailedPrecondition, "another smart-reader payment is running");
-    auto a = store.get_attempt(attempt_id);
+    auto a = store.attempts().get(attempt_id);
     if (!a) return fail(a.error());
     if (a->state != pos::AttemptState::Collecting) {
       return fail(ErrorKind::FailedPrecondition, "attempt " + attempt_id + " is " +
                                                      std::string(pos::to_string(a->state)) + ", not collecting");
     }
-    auto sale = store.get_sale(a->sale_id);
+    auto sale = store.sales().get(a->sale_id);
     if (!sale) return fail(sale.error());
     auto op = sync::make_payment_intent_operation(*sale, *a, config.payment_intent, clock.now());
     if (!op) return fail(op.error());
@@ -81,6 +82,7 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
     attempt = std::move(*a);
     create_op = std::move(*op);
     payment_intent_id.clear();
+    submitted = false;
     cancel_requested = false;
     done = std::move(cb);
     stage = Stage::Creating;
@@ -122,10 +124,10 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
     Status recorded = store.write([&](store::WriteTx& tx) -> Status {
       store::AttemptUpdate u;
       u.attempt_id = attempt.id;
-      u.state = pos::AttemptState::Submitting;
+      u.event = pos::AttemptEvent::Submitted;  // the PaymentIntent exists; the reader is asked next
       u.payment_intent_id = pi->id;
-      if (auto s = tx.update_attempt(u); !s) return s;
-      auto id = tx.enqueue_operation(safety);
+      if (auto s = tx.attempts().update(u); !s) return fail(s.error());
+      auto id = tx.outbox().enqueue(safety);
       if (!id) return fail(id.error());
       return ok();
     });
@@ -133,6 +135,7 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
       return finish(not_charged("could not record the PaymentIntent before processing: " +
                                 recorded.error().describe()));
     }
+    submitted = true;
     if (pi->status != sync::PaymentIntentStatus::RequiresPaymentMethod) {
       SmartPaymentOutcome o = unknown("the PaymentIntent is already " + pi->status_text + "; the resolver records it");
       return finish(std::move(o));
@@ -202,7 +205,7 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
   void queue_capture(SmartPaymentOutcome& o) {
     auto capture = sync::make_capture_operation(attempt, o.payment_intent_id, std::nullopt,
                                                 sync::capture_key_for(attempt), clock.now());
-    Result<std::int64_t> id = capture ? store.enqueue_operation(*capture) : Result<std::int64_t>(fail(capture.error()));
+    Result<std::int64_t> id = capture ? store.outbox().enqueue(*capture) : Result<std::int64_t>(fail(capture.error()));
     if (!id) {
       // The authorization stands; without a capture Stripe releases it after 7 days. Say so loudly.
       log::error("app.smart.capture_not_queued",
@@ -230,6 +233,18 @@ struct SmartReaderPayment::Impl : std::enable_shared_from_this<SmartReaderPaymen
   }
 
   void finish(SmartPaymentOutcome o) {
+    if (submitted && (o.kind == SmartPaymentOutcome::Kind::NotCharged || o.kind == SmartPaymentOutcome::Kind::Canceled)) {
+      // The chain holds the proof that the reader charged nobody (it was never asked, its driver
+      // failed, or its action was canceled): the attempt it moved to submitting is not charged.
+      // Only the chain knows that; the kiosk's own cancel could no longer move a submitted attempt.
+      store::AttemptUpdate u;
+      u.attempt_id = attempt.id;
+      u.event = pos::AttemptEvent::NotCharged;
+      if (!o.message.empty()) u.failure_message = o.message;
+      if (auto r = store.attempts().update(u); !r) {
+        log::error("app.smart.not_charged_not_recorded", {{"attempt", attempt.id}, {"error", r.error().describe()}});
+      }
+    }
     log::info("app.smart.done", {{"attempt", attempt.id},
                                  {"payment_intent", o.payment_intent_id},
                                  {"outcome", std::string(to_string(o.kind))},

@@ -80,7 +80,7 @@ void SyncBridge::on_report(const sync::OperationReport& r) {
     set_online(true);
   }
   if (!r.attempt_id.empty() && r.attempt_state) {
-    auto a = core_.store->get_attempt(r.attempt_id);
+    auto a = core_.store->attempts().get(r.attempt_id);
     if (a) report_attempt(*a, r.detail);
   }
   post_offline_status();
@@ -137,7 +137,7 @@ void SyncBridge::set_online(bool now_online) {
 }
 
 void SyncBridge::post_offline_status() {
-  auto status = core_.store->status();
+  auto status = core_.store->reports().status();
   if (!status) return;
   pos::StoredTotals totals;
   for (const auto& c : status->offline_stored) {

@@ -60,7 +60,7 @@ Status UiBridge::perform(const pos::OpenCashDrawer&) {
 }
 
 Status UiBridge::perform(const pos::QueueEmailReceipt& e) {
-  auto id = core_.store->enqueue_email_receipt(e.sale_id, e.address, e.body);
+  auto id = core_.store->email_receipts().enqueue(e.sale_id, e.address, e.body);
   core_.emit(pos::EmailQueued{static_cast<bool>(id), id ? std::string() : id.error().message});
   return ok();
 }
@@ -68,7 +68,7 @@ Status UiBridge::perform(const pos::QueueEmailReceipt& e) {
 // ---- refund lookup -------------------------------------------------------------------------
 
 Status UiBridge::perform(const pos::LookUpSaleForRefund& e) {
-  auto found = core_.store->sale_for_refund(e.receipt_number);
+  auto found = core_.store->reports().sale_for_refund(e.receipt_number);
   if (!found) {
     core_.emit(pos::SaleForRefundFailed{found.error().message});
     return ok();
@@ -106,7 +106,7 @@ Status UiBridge::perform(const pos::LoadBackOffice&) {
 }
 
 Status UiBridge::perform(const pos::RequeueOperation& e) {
-  if (auto s = core_.store->retry_operation(e.operation_id, "kiosk manager", "retried from the back office"); !s) {
+  if (auto s = core_.store->outbox().retry(e.operation_id, "kiosk manager", "retried from the back office"); !s) {
     log::warn("app.retry_failed", {{"operation", e.operation_id}, {"error", s.error().describe()}});
   }
   sync_.wake();
@@ -116,8 +116,8 @@ Status UiBridge::perform(const pos::RequeueOperation& e) {
 
 Status UiBridge::perform(const pos::MarkOperationHandled& e) {
   auto s = core_.store->write([&](store::WriteTx& tx) -> Status {
-    if (auto c = tx.complete_operation(e.operation_id, {}); !c) return c;
-    auto a = tx.append_audit({0, {}, "kiosk manager", "operation.handled_outside", std::to_string(e.operation_id), e.note});
+    if (auto c = tx.outbox().complete(e.operation_id, {}); !c) return c;
+    auto a = tx.journal().append_audit({0, {}, "kiosk manager", "operation.handled_outside", std::to_string(e.operation_id), e.note});
     if (!a) return fail(a.error());
     return ok();
   });
@@ -128,7 +128,7 @@ Status UiBridge::perform(const pos::MarkOperationHandled& e) {
 
 // The counts and the attention list (in doubt, dead, declined after forwarding) from the store.
 void UiBridge::post_back_office() {
-  auto status = core_.store->status();
+  auto status = core_.store->reports().status();
   if (!status) {
     log::warn("app.back_office_failed", {{"error", status.error().describe()}});
     return;
@@ -163,7 +163,7 @@ void UiBridge::post_back_office() {
     item.operation_id = op.id;
     item.sale_id = op.sale_id;
     item.attempt_id = op.attempt_id;
-    if (auto a = core_.store->get_attempt(op.attempt_id)) {
+    if (auto a = core_.store->attempts().get(op.attempt_id)) {
       item.amount = a->amount;
       item.currency = a->currency;
     }
@@ -214,7 +214,7 @@ Status UiBridge::perform(const pos::BuildDayReport& e) {
 }
 
 Status UiBridge::perform(const pos::Audit& e) {
-  auto id = core_.store->append_audit({0, {}, "kiosk", e.event, "", e.detail});
+  auto id = core_.store->journal().append_audit({0, {}, "kiosk", e.event, "", e.detail});
   if (!id) return fail(id.error());
   return ok();
 }

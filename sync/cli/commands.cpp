@@ -189,7 +189,7 @@ int cmd_status(const Globals& g, std::ostream& out, std::ostream& err) {
   // Read-only: no lock, never writes, works beside a running writer.
   auto st = open_store(g, store::OpenMode::ReadOnly);
   if (!st) return report_error(err, st.error(), exit_for_open(st.error()));
-  auto s = st->status();
+  auto s = st->reports().status();
   if (!s) return report_error(err, s.error(), kExitFailure);
   const bool attention = !s->dead.empty() || !s->in_doubt.empty() || !s->attention.empty();
   const auto identity = store::read_register_identity(*st);  // NotFound before a kiosk opened it
@@ -271,7 +271,7 @@ int cmd_drain(const Globals& g, int concurrency, int max_operations, bool progre
   asio::io_context io;
   auto client = make_client(g, io);
   if (!client) return report_error(err, client.error(), kExitConfig);
-  auto before = st->status();
+  auto before = st->reports().status();
   if (!before) return report_error(err, before.error(), kExitFailure);
   const std::int64_t total = before->operations.at(pos::OutboxState::Pending) +
                              before->operations.at(pos::OutboxState::FailedRetryable);
@@ -297,7 +297,7 @@ int cmd_drain(const Globals& g, int concurrency, int max_operations, bool progre
   draw(false);
   const DrainSummary sum = run_blocking(io, engine.async_drain_once(max_operations));
   draw(true);
-  auto after = st->status();
+  auto after = st->reports().status();
   if (!after) return report_error(err, after.error(), kExitFailure);
   const bool attention = !after->dead.empty() || !after->in_doubt.empty();
   if (g.json) {
@@ -422,7 +422,7 @@ int cmd_reconcile(const Globals& g, const std::string& from, const std::string& 
   auto remote = run_blocking(io, async_fetch_payment_intents(**client, {accounts.begin(), accounts.end()}, *lo, end));
   if (!remote) return report_error(err, remote.error(), kExitFailure);
   const auto rep = reconcile(
-      *local, *remote, [&](const std::string& sale_id) { return st->get_sale(sale_id).has_value(); }, registers);
+      *local, *remote, [&](const std::string& sale_id) { return st->sales().get(sale_id).has_value(); }, registers);
   if (g.json) {
     Json j{{"from", from}, {"to", to}, {"registers", registers}, {"local_payments", rep.local_payments},
            {"remote_payment_intents", rep.remote_payment_intents}, {"matched", rep.matched}, {"findings", Json::array()}};
@@ -531,13 +531,13 @@ int cmd_report(const Globals& g, const std::string& day, const std::string& csv_
 int cmd_retry(const Globals& g, std::int64_t id, const std::string& reason, std::ostream& out, std::ostream& err) {
   auto st = open_store(g, store::OpenMode::Writer);
   if (!st) return report_error(err, st.error(), exit_for_open(st.error()));
-  auto op = st->get_operation(id);
+  auto op = st->outbox().get(id);
   if (!op) return report_error(err, op.error(), op.error().kind == ErrorKind::NotFound ? kExitNotFound : kExitFailure);
   if (op->state != pos::OutboxState::Dead) {
     err << "till-sync: operation " << id << " is " << pos::to_string(op->state) << ", not dead; nothing to retry\n";
     return kExitNotFound;
   }
-  auto r = st->retry_operation(id, actor_of(g), reason.empty() ? "retried from till-sync" : reason);
+  auto r = st->outbox().retry(id, actor_of(g), reason.empty() ? "retried from till-sync" : reason);
   if (!r) return report_error(err, r.error(), kExitFailure);
   if (g.json) {
     out << Json{{"operation", id}, {"state", "pending"}, {"idempotency_key_unchanged", true}}.dump(2) << "\n";
@@ -557,7 +557,7 @@ int cmd_resolve(const Globals& g, std::int64_t id, bool attention, const std::st
   if (!st) return report_error(err, st.error(), exit_for_open(st.error()));
   const std::string who = actor_of(g);
   if (attention) {
-    auto r = st->resolve_attention(id, who, reason);
+    auto r = st->journal().resolve_attention(id, who, reason);
     if (!r) return report_error(err, r.error(), r.error().kind == ErrorKind::NotFound ? kExitNotFound : kExitFailure);
     if (g.json) {
       out << Json{{"attention", id}, {"resolved", true}}.dump(2) << "\n";
@@ -566,7 +566,7 @@ int cmd_resolve(const Globals& g, std::int64_t id, bool attention, const std::st
     }
     return kExitOk;
   }
-  auto op = st->get_operation(id);
+  auto op = st->outbox().get(id);
   if (!op) return report_error(err, op.error(), op.error().kind == ErrorKind::NotFound ? kExitNotFound : kExitFailure);
   if (op->state != pos::OutboxState::Dead) {
     err << "till-sync: operation " << id << " is " << pos::to_string(op->state)
@@ -574,11 +574,11 @@ int cmd_resolve(const Globals& g, std::int64_t id, bool attention, const std::st
     return kExitNotFound;
   }
   auto r = st->write([&](store::WriteTx& tx) -> Status {
-    if (auto a = tx.append_audit(store::AuditEntry{0, {}, who, "operation.resolved_outside", std::to_string(id), reason});
+    if (auto a = tx.journal().append_audit(store::AuditEntry{0, {}, who, "operation.resolved_outside", std::to_string(id), reason});
         !a) {
       return fail(a.error());
     }
-    return tx.complete_operation(id, store::OperationOutcome{{}, {}});
+    return tx.outbox().complete(id, store::OperationOutcome{{}, {}});
   });
   if (!r) return report_error(err, r.error(), kExitFailure);
   if (g.json) {

@@ -15,12 +15,6 @@ bool counts_as_paid(const pos::PaymentAttempt& a) {
   return a.state == AttemptState::Approved || a.state == AttemptState::StoredOffline;
 }
 
-store::AttemptUpdate step(const pos::PaymentAttempt& a, AttemptState to) {
-  store::AttemptUpdate u;
-  u.attempt_id = a.id;
-  u.state = to;
-  return u;
-}
 
 }  // namespace
 
@@ -34,6 +28,21 @@ std::string_view to_string(Verdict::Kind k) noexcept {
     case Verdict::Kind::Unknown: return "unknown";
   }
   return "unknown";
+}
+
+pos::AttemptEvent event_for(Verdict::Kind kind, const pos::PaymentAttempt& current) {
+  switch (kind) {
+    case Verdict::Kind::Approved:
+    case Verdict::Kind::Authorized: return pos::AttemptEvent::StripeApproved;
+    case Verdict::Kind::Declined: return pos::AttemptEvent::StripeDeclined;
+    case Verdict::Kind::Canceled: return pos::AttemptEvent::StripeCanceled;
+    case Verdict::Kind::Created:
+      // A PaymentIntent exists and awaits processing: the payment is on its way to Stripe.
+      return current.state == AttemptState::StoredOffline ? pos::AttemptEvent::Forwarded
+                                                          : pos::AttemptEvent::Submitted;
+    case Verdict::Kind::Unknown: return pos::AttemptEvent::NoAnswer;
+  }
+  return pos::AttemptEvent::NoAnswer;
 }
 
 Verdict verdict_for(const PaymentIntent& pi, bool confirm_requested) {
@@ -62,12 +71,10 @@ Verdict verdict_for(const PaymentIntent& pi, bool confirm_requested) {
   return v;
 }
 
-Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt& cur, const AttemptTarget& target,
+Result<AttemptPlan> plan_attempt(Ledger& ledger, const pos::PaymentAttempt& cur, const AttemptTarget& target,
                                  const FollowUps& follow, Timestamp now) {
   AttemptPlan plan;
   plan.attempt_id = cur.id;
-  AttemptState to = target.state;
-  if (to == AttemptState::Declined && cur.offline) to = AttemptState::DeclinedAfterForward;
 
   if (!target.payment_intent_id.empty() && !cur.payment_intent_id.empty() &&
       target.payment_intent_id != cur.payment_intent_id) {
@@ -83,62 +90,34 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
     return plan;
   }
 
-  // The details every step carries (the last one wins; they never change a final attempt's money).
-  const auto with_details = [&](store::AttemptUpdate u) {
-    if (!target.payment_intent_id.empty()) u.payment_intent_id = target.payment_intent_id;
-    if (!target.decline_code.empty()) u.decline_code = target.decline_code;
-    if (!target.failure_message.empty()) u.failure_message = target.failure_message;
-    return u;
-  };
-
-  AttemptState state = cur.state;
-  if (pos::is_final(cur.state)) {
-    const bool cancel_authorization = cur.state == AttemptState::Approved && to == AttemptState::Canceled;
-    if (!cancel_authorization && to != cur.state) {
-      plan.refused_regression = true;
-      plan.note = "attempt " + cur.id + " is " + std::string(pos::to_string(cur.state)) + "; not moved to " +
-                  std::string(pos::to_string(to));
-    } else if (to == cur.state) {
-      if (!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) {
-        plan.updates.push_back(with_details(step(cur, cur.state)));
-      }
-    } else {
-      plan.updates.push_back(with_details(step(cur, to)));
-      state = to;
-    }
-  } else if (to == AttemptState::Submitting) {
-    if (cur.state == AttemptState::StoredOffline || cur.state == AttemptState::Collecting) {
-      plan.updates.push_back(with_details(step(cur, AttemptState::Submitting)));
-      state = AttemptState::Submitting;
-    } else if (!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) {
-      plan.updates.push_back(with_details(step(cur, cur.state)));  // in_doubt stays in_doubt until Stripe answers
-    }
-  } else if (to == cur.state) {
-    if ((!target.payment_intent_id.empty() && cur.payment_intent_id.empty()) || !target.decline_code.empty()) {
-      plan.updates.push_back(with_details(step(cur, cur.state)));
-    }
-  } else {
-    if (!pos::can_transition(cur.state, to)) {
-      if (pos::can_transition(cur.state, AttemptState::Submitting) &&
-          pos::can_transition(AttemptState::Submitting, to)) {
-        plan.updates.push_back(step(cur, AttemptState::Submitting));  // forwarded first
-      } else {
-        return fail(ErrorKind::Internal, "attempt " + cur.id + ": no way from " +
-                                             std::string(pos::to_string(cur.state)) + " to " +
-                                             std::string(pos::to_string(to)));
-      }
-    }
-    plan.updates.push_back(with_details(step(cur, to)));
-    state = to;
+  const pos::AttemptStep step = pos::next_state(cur.state, cur.offline, target.event);
+  plan.final_state = step.to;
+  if (step.kind == pos::AttemptStep::Kind::Refused) {
+    // Delivery is at-least-once and unordered: a late decline after an approval is recorded and
+    // not applied (the store would refuse it the same way).
+    plan.refused_regression = true;
+    plan.note = "attempt " + cur.id + ": " + step.why;
+    log::error("sync.attempt_refused", {{"attempt_id", cur.id},
+                                        {"state", pos::to_string(cur.state)},
+                                        {"attempt_event", pos::to_string(target.event)},
+                                        {"why", step.why}});
+    return plan;
   }
-  plan.final_state = state;
+  const bool moved = step.kind == pos::AttemptStep::Kind::Moved;
+  const bool new_payment_intent = !target.payment_intent_id.empty() && cur.payment_intent_id.empty();
+  // A repeat changes the state of nothing; it is worth a write only for what it adds.
+  if (moved || new_payment_intent || (!pos::is_final(cur.state) && !target.decline_code.empty())) {
+    plan.update = AttemptChange{cur.id, target.event, target.payment_intent_id, target.decline_code,
+                                target.failure_message};
+  }
+  const AttemptState state = step.to;
 
   const bool became_approved = state == AttemptState::Approved && cur.state != AttemptState::Approved;
   if (became_approved) {
-    auto sale = store.get_sale(cur.sale_id);
+    auto sale = ledger.sale(cur.sale_id);
     if (!sale) return fail(sale.error());
     if (sale->state == pos::SaleState::Tendering || sale->state == pos::SaleState::PartiallyPaid) {
-      auto attempts = store.attempts_for_sale(cur.sale_id);
+      auto attempts = ledger.attempts_for_sale(cur.sale_id);
       if (!attempts) return fail(attempts.error());
       std::int64_t covered = 0;
       for (const auto& a : *attempts) {
@@ -152,7 +131,7 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
   // for a payment already approved (perhaps already captured) must not capture again.
   if (target.needs_capture && follow.auto_capture && became_approved && !target.payment_intent_id.empty()) {
     const std::string key = capture_key_for(cur);
-    auto ops = store.operations_for_sale(cur.sale_id);
+    auto ops = ledger.operations_for_sale(cur.sale_id);
     if (!ops) return fail(ops.error());
     bool exists = false;
     for (const auto& o : *ops) exists = exists || o.idempotency_key == key;
@@ -169,29 +148,22 @@ Result<AttemptPlan> plan_attempt(store::Store& store, const pos::PaymentAttempt&
   return plan;
 }
 
-Status apply_plan(store::WriteTx& tx, const AttemptPlan& plan) {
-  for (const auto& u : plan.updates) {
-    if (auto r = tx.update_attempt(u); !r) return r;
-  }
-  if (plan.sale_to_paid) {
-    if (auto r = tx.update_sale_state(*plan.sale_to_paid, pos::SaleState::Paid); !r) return r;
-  }
-  if (plan.capture) {
-    if (auto r = tx.enqueue_operation(*plan.capture); !r) return fail(r.error());
-  }
-  return ok();
+void add_to(LedgerChange& change, const AttemptPlan& plan) {
+  if (plan.update) change.attempt = *plan.update;
+  if (plan.sale_to_paid) change.sale_paid = *plan.sale_to_paid;
+  if (plan.capture) change.enqueue.push_back(*plan.capture);
 }
 
-Result<std::optional<pos::PaymentAttempt>> find_attempt_for(store::Store& store, const PaymentIntent& pi) {
+Result<std::optional<pos::PaymentAttempt>> find_attempt_for(Ledger& ledger, const PaymentIntent& pi) {
   if (!pi.id.empty()) {
-    auto by_id = store.attempt_by_payment_intent(pi.id);
+    auto by_id = ledger.attempt_by_payment_intent(pi.id);
     if (!by_id) return fail(by_id.error());
     if (*by_id) return by_id;
   }
   const std::string* sale_id = pi.metadata_value("sale_id");
   const std::string* number = pi.metadata_value("attempt");
   if (sale_id == nullptr || number == nullptr) return std::optional<pos::PaymentAttempt>{};
-  auto attempts = store.attempts_for_sale(*sale_id);
+  auto attempts = ledger.attempts_for_sale(*sale_id);
   if (!attempts) {
     if (attempts.error().kind == ErrorKind::NotFound) return std::optional<pos::PaymentAttempt>{};
     return fail(attempts.error());

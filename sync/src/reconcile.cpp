@@ -143,11 +143,11 @@ std::vector<std::string> reconcile_scope(std::string_view own_register_id, const
 }
 
 Result<std::vector<LocalPayment>> local_payments(store::Store& store, Timestamp from, Timestamp to) {
-  auto sales = store.sales_between(from, to);
+  auto sales = store.sales().between(from, to);
   if (!sales) return fail(sales.error());
   std::vector<LocalPayment> out;
   for (const auto& s : *sales) {
-    auto attempts = store.attempts_for_sale(s.id);
+    auto attempts = store.attempts().for_sale(s.id);
     if (!attempts) return fail(attempts.error());
     for (const auto& a : *attempts) {
       if (a.tender != pos::TenderKind::Card) continue;

@@ -51,7 +51,7 @@ Result<DayReport> build_day_report(store::Store& store, std::string_view day) {
   if (!start) return fail(start.error());
   DayReport r;
   r.day = std::string(day);
-  auto sales = store.sales_between(*start, *start + std::chrono::hours(24));
+  auto sales = store.sales().between(*start, *start + std::chrono::hours(24));
   if (!sales) return fail(sales.error());
   for (const auto& s : *sales) {
     using CT = DayReport::CurrencyTotals;
@@ -78,9 +78,9 @@ Result<DayReport> build_day_report(store::Store& store, std::string_view day) {
       ++ct.open;
     }
 
-    auto attempts = store.attempts_for_sale(s.id);
+    auto attempts = store.attempts().for_sale(s.id);
     if (!attempts) return fail(attempts.error());
-    auto ops = store.operations_for_sale(s.id);
+    auto ops = store.outbox().for_sale(s.id);
     if (!ops) return fail(ops.error());
     for (const auto& a : *attempts) {
       switch (a.state) {

@@ -66,7 +66,7 @@ struct OfflineShop : EngineHarness {
   Queued sell_offline(const std::string& card, std::int64_t amount) {
     Queued q;
     q.sale = make_sale(new_uuid_v4(ids), kAccount, amount, clock.now());
-    REQUIRE(store->persist_sale(q.sale));
+    REQUIRE(store->sales().persist(q.sale));
     pos::PaymentAttempt& a = q.attempt;
     a.id = new_uuid_v4(ids);
     a.sale_id = q.sale.id;
@@ -77,7 +77,7 @@ struct OfflineShop : EngineHarness {
     a.account_id = kAccount;
     a.idempotency_key = new_uuid_v4(ids);
     a.created_at = clock.now();
-    REQUIRE(store->create_attempt(a));
+    REQUIRE(store->attempts().create(a));
 
     device.queue_payment(hwsim::scripted_card(card, hwsim::Fault::None, hwsim::ReadMethod::Contact));
     terminal::CollectOptions o;
@@ -95,13 +95,16 @@ struct OfflineShop : EngineHarness {
     a.offline = true;
     a.payment_method = stored->payment_method;
     a.card = stored->card;
-    REQUIRE(store->update_attempt(
-        store::AttemptUpdate{a.id, a.state, true, a.payment_method, a.card, std::nullopt, std::nullopt, std::nullopt}));
+    REQUIRE(store->attempts().update(
+        store::AttemptUpdate{.attempt_id = a.id,
+                             .event = pos::AttemptEvent::StoredOffline,
+                             .payment_method = a.payment_method,
+                             .card = a.card}));
     sync::PaymentIntentOptions po;
     po.fee = kFee;
     auto op = sync::make_payment_intent_operation(q.sale, a, po, clock.now());
     REQUIRE(op);
-    auto id = store->enqueue_operation(*op);
+    auto id = store->outbox().enqueue(*op);
     REQUIRE(id);
     q.op_id = *id;
     return q;
@@ -137,7 +140,7 @@ TEST_CASE("a declining card stored offline is declined_after_forward on the atte
   CHECK(a.decline_code == "insufficient_funds");
   CHECK(shop.op(q.op_id).state == pos::OutboxState::Done);
 
-  auto attention = shop.store->attention_items().value();
+  auto attention = shop.store->journal().attention().value();
   REQUIRE(attention.size() == 1);
   CHECK(attention[0].attempt_id == q.attempt.id);
   CHECK(attention[0].reason == "declined_after_forward");
@@ -166,7 +169,7 @@ TEST_CASE("an approving card stored offline is approved when forwarded, with exa
   const auto a = shop.attempt(q);
   CHECK(a.state == pos::AttemptState::Approved);
   CHECK_FALSE(a.payment_intent_id.empty());
-  CHECK(shop.store->attention_items().value().empty());
+  CHECK(shop.store->journal().attention().value().empty());
   auto ledger = shop.ledger_for(q.sale.id);
   REQUIRE(ledger.size() == 1);
   CHECK(ledger[0].id == a.payment_intent_id);
@@ -198,5 +201,5 @@ TEST_CASE("a mixed offline backlog forwards each stored card to its own outcome"
     CHECK(shop.ledger_for(sold[i].sale.id).size() == 1);
   }
   CHECK(shop.attempt(sold[2]).decline_code == "generic_decline");
-  CHECK(shop.store->attention_items().value().size() == 2);
+  CHECK(shop.store->journal().attention().value().size() == 2);
 }

@@ -628,7 +628,7 @@ struct ChainHarness : SmartHarness {
   Queued persist(std::int64_t amount) {
     Queued q;
     q.sale = make_sale(new_uuid_v4(ids), kAccount, amount, clock.now());
-    REQUIRE(store->persist_sale(q.sale));
+    REQUIRE(store->sales().persist(q.sale));
     pos::PaymentAttempt& a = q.attempt;
     a.id = new_uuid_v4(ids);
     a.sale_id = q.sale.id;
@@ -640,7 +640,7 @@ struct ChainHarness : SmartHarness {
     a.account_id = kAccount;
     a.idempotency_key = new_uuid_v4(ids);
     a.created_at = clock.now();
-    REQUIRE(store->create_attempt(a));
+    REQUIRE(store->attempts().create(a));
     return q;
   }
 
@@ -653,7 +653,7 @@ struct ChainHarness : SmartHarness {
     REQUIRE(run_until([&] { return outcome.has_value(); }));
     return *outcome;
   }
-  std::vector<pos::OutboxOperation> ops(const Queued& q) { return store->operations_for_sale(q.sale.id).value(); }
+  std::vector<pos::OutboxOperation> ops(const Queued& q) { return store->outbox().for_sale(q.sale.id).value(); }
 };
 
 }  // namespace
@@ -696,7 +696,7 @@ TEST_CASE("the smart-reader chain creates one keyed PaymentIntent, records it, p
   CHECK(approved->payment_intent_id == o.payment_intent_id);
 
   // The kiosk records the approval; when the safety net comes due, the engine sends nothing.
-  REQUIRE(h.store->update_attempt(store::AttemptUpdate{a.id, pos::AttemptState::Approved, {}, {}, {}, {}, {}, {}}));
+  REQUIRE(h.store->attempts().update(store::AttemptUpdate{.attempt_id = a.id, .event = pos::AttemptEvent::StripeApproved}));
   h.clock.advance(std::chrono::minutes(2));
   h.drain();
   CHECK(h.op(ops[0].id).state == pos::OutboxState::Done);
@@ -728,8 +728,8 @@ TEST_CASE("manual capture: the chain queues one keyed capture and the engine cap
   CHECK(o.capture_queued);
   CHECK(h.wakes == 1);
   CHECK(h.ledger_for(q.sale.id).at(0).status == "requires_capture");
-  REQUIRE(h.store->update_attempt(
-      store::AttemptUpdate{q.attempt.id, pos::AttemptState::Approved, {}, {}, {}, {}, {}, {}}));
+  REQUIRE(h.store->attempts().update(
+      store::AttemptUpdate{.attempt_id = q.attempt.id, .event = pos::AttemptEvent::StripeApproved}));
   h.drain();
   auto ledger = h.ledger_for(q.sale.id);
   REQUIRE(ledger.size() == 1);
@@ -762,6 +762,15 @@ TEST_CASE("cancel on the smart reader ends Canceled and the PaymentIntent is nev
   CHECK(got->kind == app::SmartPaymentOutcome::Kind::Canceled);
   CHECK(std::holds_alternative<pos::CollectCanceled>(app::to_action(q.attempt.id, *got)));
   CHECK(h.ledger_for(q.sale.id).at(0).amount_received == 0);
+  // The chain had recorded the attempt submitting; it records the proof that nobody was charged
+  // (the kiosk's cancel event can no longer move a submitted attempt), and the safety net then
+  // completes without sending anything.
+  CHECK(h.attempt(q).state == pos::AttemptState::Canceled);
+  h.clock.advance(std::chrono::minutes(10));
+  h.drain();
+  REQUIRE_FALSE(h.ops(q).empty());
+  for (const auto& op : h.ops(q)) CHECK(op.state == pos::OutboxState::Done);
+  CHECK(h.ledger_for(q.sale.id).size() == 1);
   CHECK_FALSE(h.chain->running());
   CHECK(h.chain->cancel().error().kind == ErrorKind::FailedPrecondition);
 }
@@ -789,8 +798,8 @@ TEST_CASE("the chain refuses an attempt that is not collecting or does not exist
   REQUIRE_FALSE(missing);
   CHECK(missing.error().kind == ErrorKind::NotFound);
   auto q = h.persist(1000);
-  REQUIRE(h.store->update_attempt(
-      store::AttemptUpdate{q.attempt.id, pos::AttemptState::Canceled, {}, {}, {}, {}, {}, {}}));
+  REQUIRE(h.store->attempts().update(
+      store::AttemptUpdate{.attempt_id = q.attempt.id, .event = pos::AttemptEvent::Canceled}));
   auto done = h.chain->start(q.attempt.id, [](app::SmartPaymentOutcome) {});
   REQUIRE_FALSE(done);
   CHECK(done.error().kind == ErrorKind::FailedPrecondition);
@@ -844,8 +853,8 @@ TEST_CASE("an unknown smart-reader outcome is reported as unknown and later reso
   auto action = app::to_action(q.attempt.id, *got);
   REQUIRE(std::holds_alternative<pos::PaymentOutcomeUnknown>(action));
   // The kiosk shows it in doubt; meanwhile the customer did pay on the reader.
-  REQUIRE(h.store->update_attempt(
-      store::AttemptUpdate{q.attempt.id, pos::AttemptState::InDoubt, {}, {}, {}, {}, {}, {}}));
+  REQUIRE(h.store->attempts().update(
+      store::AttemptUpdate{.attempt_id = q.attempt.id, .event = pos::AttemptEvent::NoAnswer}));
   REQUIRE(h.tap("4242424242424242"));
   h.clock.advance(std::chrono::minutes(2));
   h.drain();  // the safety net: the engine retrieves the attempt's PaymentIntent by id

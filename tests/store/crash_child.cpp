@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   for (long i = 0; i < max_sales; ++i) {
     // "crash-<round>-<i>": the parent rebuilds the expected contents from the id.
     const std::string id = "crash-" + round + "-" + std::to_string(i);
-    auto r = store->persist_sale(till::store::testing::make_sale(id, 5, i));
+    auto r = store->sales().persist(till::store::testing::make_sale(id, 5, i));
     if (!r) {
       std::fprintf(stderr, "crash child: %s\n", r.error().describe().c_str());
       return 4;

@@ -86,7 +86,7 @@ Round run_round(const std::string& db, int round, int kill_after_reports, std::c
 // The sale the child wrote for `id` ("crash-<round>-<i>"), compared field by field except the
 // child's wall-clock timestamps.
 void check_sale_complete(Store& store, const std::string& id) {
-  auto got = store.get_sale(id);
+  auto got = store.sales().get(id);
   INFO("sale " << id);
   REQUIRE(got);
   const long i = std::stol(id.substr(id.rfind('-') + 1));
@@ -177,7 +177,7 @@ TEST_CASE("a second writer process is refused with the first one's pid while rea
   CHECK(second.error().kind == ErrorKind::FailedPrecondition);
   CHECK(second.error().message.find("in use by pid " + std::to_string(pid)) != std::string::npos);
   REQUIRE(reader);
-  CHECK(reader->get_sale(reported.front()));
+  CHECK(reader->sales().get(reported.front()));
   // The kernel released the dead writer's lock: the next writer gets in.
   CHECK(Store::open(path, clock));
 }

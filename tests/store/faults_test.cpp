@@ -34,7 +34,7 @@ Store open_or_fail(const std::string& path, const Clock& clock, OpenOptions o = 
 void check_early_sales(Store& store) {
   for (int i = 0; i < 3; ++i) {
     const auto id = "early-" + std::to_string(i);
-    auto s = store.get_sale(id);
+    auto s = store.sales().get(id);
     REQUIRE(s);
     CHECK(s->lines == make_sale(id, 5, i).lines);
   }
@@ -49,9 +49,9 @@ TEST_CASE("a disk failing at any write or sync of a sale commit loses nothing co
   {
     TempDir dir;
     auto store = open_or_fail(dir.file("till.db"), clock, faulty());
-    REQUIRE(store.persist_sale(make_sale("warm-up")));
+    REQUIRE(store.sales().persist(make_sale("warm-up")));
     fault_vfs_disarm();
-    REQUIRE(store.persist_sale(make_sale("probe")));
+    REQUIRE(store.sales().persist(make_sale("probe")));
     calls = fault_vfs_calls();
   }
   REQUIRE(calls >= 2);  // at least the WAL frames and the sync
@@ -64,9 +64,9 @@ TEST_CASE("a disk failing at any write or sync of a sale commit loses nothing co
       {
         auto store = open_or_fail(path, clock, faulty());
         for (int i = 0; i < 3; ++i)
-          REQUIRE(store.persist_sale(make_sale("early-" + std::to_string(i), 5, i)));
+          REQUIRE(store.sales().persist(make_sale("early-" + std::to_string(i), 5, i)));
         fault_vfs_arm(n, fault);
-        auto r = store.persist_sale(target);
+        auto r = store.sales().persist(target);
         const bool fired = fault_vfs_fired();
         fault_vfs_disarm();
         REQUIRE(fired);
@@ -76,13 +76,13 @@ TEST_CASE("a disk failing at any write or sync of a sale commit loses nothing co
           CHECK(r.error().message.find("disk is full") != std::string::npos);
         }
         // With the disk back, retrying the same call on the same Store succeeds.
-        auto retry = store.persist_sale(target);
+        auto retry = store.sales().persist(target);
         if (!retry) FAIL("retry after the fault: " << retry.error().describe());
         check_early_sales(store);
       }
       auto store = open_or_fail(path, clock, {.integrity_check = IntegrityCheck::Full});
       check_early_sales(store);
-      auto got = store.get_sale("target");
+      auto got = store.sales().get("target");
       REQUIRE(got);
       CHECK(got->lines == target.lines);
       CHECK(got->total == target.total);
@@ -117,8 +117,8 @@ TEST_CASE("a disk failing at any write or sync while a database is created leave
       // Whatever the fault interrupted, the next open finishes the migrations.
       auto store = open_or_fail(path, clock, {.integrity_check = IntegrityCheck::Full});
       CHECK(store.schema_version() == current_schema_version());
-      REQUIRE(store.persist_sale(make_sale("after")));
-      CHECK(store.get_sale("after"));
+      REQUIRE(store.sales().persist(make_sale("after")));
+      CHECK(store.sales().get("after"));
     }
   }
 }

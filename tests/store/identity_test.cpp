@@ -32,7 +32,7 @@ TEST_CASE("the first open generates a register id and the default name, and ever
     CHECK(id->name == "Register 1");
     CHECK(id->created_at == clock.now());
     first = *id;
-    auto audit = store->audit_entries();
+    auto audit = store->journal().audit();
     REQUIRE(audit);
     REQUIRE(audit->size() == 1);
     CHECK(audit->at(0).action == "register.identity_created");
@@ -45,7 +45,7 @@ TEST_CASE("the first open generates a register id and the default name, and ever
     auto again = claim_register_identity(*store, {}, random);
     REQUIRE(again);
     CHECK(*again == first);  // read, not generated again
-    CHECK(store->audit_entries()->size() == 1);
+    CHECK(store->journal().audit()->size() == 1);
   }
   OpenOptions ro;
   ro.mode = OpenMode::ReadOnly;
@@ -109,7 +109,7 @@ TEST_CASE("a configured name renames the register and the rename is audited") {
   CHECK(renamed->id == first->id);
   CHECK(renamed->name == "Terrace");
   CHECK(read_register_identity(*store)->name == "Terrace");
-  auto audit = store->audit_entries();
+  auto audit = store->journal().audit();
   REQUIRE(audit);
   CHECK(audit->back().action == "register.renamed");
   CHECK(audit->back().detail == "Register 1 -> Terrace");

@@ -108,10 +108,10 @@ TEST_CASE("every older schema version migrates to the current one with its data"
               "1,2,3,4,5");
       }
       if (n == 0) {
-        CHECK(store->status()->operations.at(pos::OutboxState::Pending) == 0);
+        CHECK(store->reports().status()->operations.at(pos::OutboxState::Pending) == 0);
         continue;
       }
-      auto sale = store->get_sale("sale-1");
+      auto sale = store->sales().get("sale-1");
       REQUIRE(sale);
       CHECK(sale->total == 1100);
       CHECK(sale->customer_contact == "ann@example.com");
@@ -120,19 +120,19 @@ TEST_CASE("every older schema version migrates to the current one with its data"
       CHECK(sale->lines[0].gross == 1100);
       REQUIRE(sale->taxes.size() == 1);
       CHECK(sale->taxes[0].tax == 100);
-      auto attempts = store->attempts_for_sale("sale-1");
+      auto attempts = store->attempts().for_sale("sale-1");
       REQUIRE(attempts);
       REQUIRE(attempts->size() == 2);
       CHECK((*attempts)[0].state == pos::AttemptState::DeclinedAfterForward);
       CHECK((*attempts)[0].card.last4 == "0002");
       CHECK((*attempts)[1].state == pos::AttemptState::Approved);
-      auto ops = store->operations_for_sale("sale-1");
+      auto ops = store->outbox().for_sale("sale-1");
       REQUIRE(ops);
       REQUIRE(ops->size() == 1);
       CHECK(ops->front().body == "amount=1100&currency=usd");
       CHECK(ops->front().first_sent_at == from_unix_ms(1700000003500));
       // Migration 3 backfilled the attention list from the older build's declined_after_forward.
-      auto attention = store->attention_items();
+      auto attention = store->journal().attention();
       REQUIRE(attention);
       REQUIRE(attention->size() == 1);
       CHECK(attention->front().attempt_id == "att-1");
@@ -140,24 +140,24 @@ TEST_CASE("every older schema version migrates to the current one with its data"
       CHECK(attention->front().decline_code == "card_declined");
       CHECK(attention->front().amount == 1100);
       if (n >= 2) {
-        auto evt = store->get_webhook_event("evt_1");
+        auto evt = store->journal().webhook("evt_1");
         REQUIRE(evt);
         REQUIRE(evt->has_value());
         CHECK((*evt)->processed);
-        CHECK(*store->record_webhook_event(
+        CHECK(*store->journal().record_webhook(
                   {"evt_1", "payment_intent.succeeded", "acct_1", "hash", {}, false, ""}) ==
               WebhookSeen::AlreadySeen);
-        auto audit = store->audit_entries();
+        auto audit = store->journal().audit();
         REQUIRE(audit);
         REQUIRE_FALSE(audit->empty());
         CHECK(audit->front().actor == "alice");
       }
       // The migrated database takes new writes, the email receipt queue (migration 4) included,
       // and the sale found by its receipt number shows what can be refunded.
-      REQUIRE(store->persist_sale(make_sale("sale-2")));
-      REQUIRE(store->enqueue_email_receipt("sale-1", "ann@example.com", "receipt"));
-      CHECK(store->email_receipts(EmailReceiptState::Queued)->size() == 1);
-      auto refund = store->sale_for_refund("sale-1");
+      REQUIRE(store->sales().persist(make_sale("sale-2")));
+      REQUIRE(store->email_receipts().enqueue("sale-1", "ann@example.com", "receipt"));
+      CHECK(store->email_receipts().list(EmailReceiptState::Queued)->size() == 1);
+      auto refund = store->reports().sale_for_refund("sale-1");
       REQUIRE(refund);
       CHECK(refund->captured == 1100);  // att-2, approved
       CHECK(refund->refundable == 1100);
@@ -202,7 +202,7 @@ TEST_CASE("a database with damaged pages is refused with DataLoss") {
   {
     auto store = Store::open(path, clock);
     REQUIRE(store);
-    for (int i = 0; i < 50; ++i) REQUIRE(store->persist_sale(make_sale("sale-" + std::to_string(i))));
+    for (int i = 0; i < 50; ++i) REQUIRE(store->sales().persist(make_sale("sale-" + std::to_string(i))));
   }  // closing checkpoints the WAL into the main file
   long page_size = 0;
   long root = 0;
@@ -240,7 +240,7 @@ TEST_CASE("with the check deferred a damaged file opens, and check_integrity the
   {
     auto store = Store::open(path, clock);
     REQUIRE(store);
-    for (int i = 0; i < 50; ++i) REQUIRE(store->persist_sale(make_sale("sale-" + std::to_string(i))));
+    for (int i = 0; i < 50; ++i) REQUIRE(store->sales().persist(make_sale("sale-" + std::to_string(i))));
     REQUIRE(store->check_integrity());
     REQUIRE(store->check_integrity(IntegrityCheck::Full));
   }
@@ -273,14 +273,14 @@ TEST_CASE("a read-only store on another thread checks integrity while the writer
   const auto path = dir.file("till.db");
   auto writer = Store::open(path, clock, {.integrity_check = IntegrityCheck::Deferred});
   REQUIRE(writer);
-  for (int i = 0; i < 200; ++i) REQUIRE(writer->persist_sale(make_sale("sale-" + std::to_string(i))));
+  for (int i = 0; i < 200; ++i) REQUIRE(writer->sales().persist(make_sale("sale-" + std::to_string(i))));
   Status checked = ok();
   std::thread checker([&] {
     auto reader = Store::open(path, clock, {.mode = OpenMode::ReadOnly, .integrity_check = IntegrityCheck::Deferred});
     checked = reader ? reader->check_integrity() : Status(fail(reader.error()));
   });
-  for (int i = 200; i < 260; ++i) REQUIRE(writer->persist_sale(make_sale("sale-" + std::to_string(i))));
+  for (int i = 200; i < 260; ++i) REQUIRE(writer->sales().persist(make_sale("sale-" + std::to_string(i))));
   checker.join();
   CHECK(checked);
-  CHECK(writer->get_sale("sale-259"));
+  CHECK(writer->sales().get("sale-259"));
 }

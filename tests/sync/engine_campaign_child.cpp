@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
         for (;;) {
           t.expires_after(std::chrono::milliseconds(50));
           co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-          auto s = st.status();
+          auto s = st.reports().status();
           if (!s) continue;
           const auto& ops = s->operations;
           const auto left = ops.at(pos::OutboxState::Pending) + ops.at(pos::OutboxState::InFlight) +

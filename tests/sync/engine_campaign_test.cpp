@@ -154,7 +154,7 @@ void campaign(int sales, int kills, std::uint64_t seed) {
       const std::string account = i % 3 == 0 ? kOtherAccount : kAccount;
       const std::int64_t amount = amount_for(i);
       pos::Sale s = make_sale(new_uuid_v4(ids), account, amount, SystemClock::instance().now());
-      REQUIRE(st.persist_sale(s));
+      REQUIRE(st.sales().persist(s));
       pos::PaymentAttempt a;
       a.id = new_uuid_v4(ids);
       a.sale_id = s.id;
@@ -165,10 +165,10 @@ void campaign(int sales, int kills, std::uint64_t seed) {
       a.offline = i % 4 == 0;
       a.state = a.offline ? pos::AttemptState::StoredOffline : pos::AttemptState::Submitting;
       a.payment_method = "pm_card_visa";
-      REQUIRE(st.create_attempt(a));
+      REQUIRE(st.attempts().create(a));
       PaymentIntentOptions po;
       po.fee = kFee;
-      REQUIRE(st.enqueue_operation(make_payment_intent_operation(s, a, po, SystemClock::instance().now()).value()));
+      REQUIRE(st.outbox().enqueue(make_payment_intent_operation(s, a, po, SystemClock::instance().now()).value()));
       expected.push_back({s.id, a.id, account, amount});
     }
   }
@@ -219,7 +219,7 @@ void campaign(int sales, int kills, std::uint64_t seed) {
   store::OpenOptions oo;
   oo.data_key = test_data_key();
   auto st = store::Store::open(db, SystemClock::instance(), oo).value();
-  const auto status = st.status().value();
+  const auto status = st.reports().status().value();
   CHECK(status.operations.at(pos::OutboxState::Done) == sales);
   CHECK(status.operations.at(pos::OutboxState::Dead) == 0);
   CHECK(status.operations.at(pos::OutboxState::Pending) == 0);
@@ -245,10 +245,10 @@ void campaign(int sales, int kills, std::uint64_t seed) {
     CHECK(e.account == x.account);
     CHECK(e.amount == x.amount);
     CHECK(e.application_fee_amount == kFee.fee_for(x.amount).value());
-    const auto a = st.get_attempt(x.attempt_id).value();
+    const auto a = st.attempts().get(x.attempt_id).value();
     CHECK(a.state == pos::AttemptState::Approved);
     CHECK(a.payment_intent_id == e.id);
-    CHECK(st.get_sale(x.sale_id).value().state == pos::SaleState::Paid);
+    CHECK(st.sales().get(x.sale_id).value().state == pos::SaleState::Paid);
   }
   CHECK(duplicates == 0);
   CHECK(lost == 0);

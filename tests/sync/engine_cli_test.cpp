@@ -77,7 +77,7 @@ struct CliHarness {
     for (const auto& spec : specs) {
       Queued q;
       q.sale = make_sale(new_uuid_v4(ids), spec.account, spec.amount, SystemClock::instance().now());
-      REQUIRE(st.persist_sale(q.sale));
+      REQUIRE(st.sales().persist(q.sale));
       auto& a = q.attempt;
       a.id = new_uuid_v4(ids);
       a.sale_id = q.sale.id;
@@ -88,10 +88,10 @@ struct CliHarness {
       a.offline = spec.offline;
       a.state = spec.offline ? pos::AttemptState::StoredOffline : pos::AttemptState::Submitting;
       a.payment_method = spec.payment_method;
-      REQUIRE(st.create_attempt(a));
+      REQUIRE(st.attempts().create(a));
       PaymentIntentOptions po;
       po.fee = kFee;
-      q.op_id = st.enqueue_operation(make_payment_intent_operation(q.sale, a, po, SystemClock::instance().now()).value())
+      q.op_id = st.outbox().enqueue(make_payment_intent_operation(q.sale, a, po, SystemClock::instance().now()).value())
                     .value();
       out.push_back(q);
     }
@@ -199,14 +199,14 @@ TEST_CASE("a dead operation makes status exit 4; retry and resolve --handled-out
   auto st = store::Store::open(h.db, SystemClock::instance(), ro).value();
   bool retried = false;
   bool resolved = false;
-  for (const auto& e : st.audit_entries().value_or(std::vector<store::AuditEntry>{})) {
+  for (const auto& e : st.journal().audit().value_or(std::vector<store::AuditEntry>{})) {
     retried = retried || (e.action == "operation.retry" && e.actor == "alice" && e.detail == "token re-read");
     resolved = resolved || (e.action == "operation.resolved_outside" && e.actor == "bob" &&
                             e.detail == "customer paid cash instead");
   }
   CHECK(retried);
   CHECK(resolved);
-  CHECK(st.get_operation(qs[0].op_id).value().state == pos::OutboxState::Done);
+  CHECK(st.outbox().get(qs[0].op_id).value().state == pos::OutboxState::Done);
 }
 
 TEST_CASE("while another process is the writer, drain refuses (exit 3) and status still works", "[cli]") {

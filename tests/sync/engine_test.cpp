@@ -78,7 +78,7 @@ TEST_CASE("a declined card leaves the attempt declined with Stripe's code and th
   CHECK(a.payment_intent_id.starts_with("pi_"));
   CHECK(h.sale(q).state == pos::SaleState::Tendering);
   CHECK(h.op(q.op_id).state == OutboxState::Done);
-  CHECK(h.store->attention_items().value().empty());
+  CHECK(h.store->journal().attention().value().empty());
 }
 
 TEST_CASE("a decline of a payment stored offline is declined_after_forward and goes on the attention list",
@@ -90,7 +90,7 @@ TEST_CASE("a decline of a payment stored offline is declined_after_forward and g
   h.drain();
   const auto a = h.attempt(q);
   CHECK(a.state == AttemptState::DeclinedAfterForward);
-  const auto attention = h.store->attention_items().value();
+  const auto attention = h.store->journal().attention().value();
   REQUIRE(attention.size() == 1);
   CHECK(attention[0].attempt_id == q.attempt.id);
   CHECK(attention[0].reason == "declined_after_forward");
@@ -154,7 +154,7 @@ TEST_CASE("an operation left in flight by a crash is sent again with the same ke
   EngineHarness h({.sim = [](stripesim::ServerOptions& o) { o.sim.faults = {nth(FaultKind::LostAfterCommit, 1)}; }});
   const Queued q = h.queue();
   // The crashed process had claimed it and sent it (Stripe applied it; the answer was lost).
-  auto claimed = h.store->claim_due_operations(h.clock.now(), 10).value();
+  auto claimed = h.store->outbox().claim_due(h.clock.now(), 10).value();
   REQUIRE(claimed.size() == 1);
   HttpConfig hc;
   hc.base_url = h.sim->base_url();
@@ -237,7 +237,7 @@ TEST_CASE("a known PaymentIntent id is retrieved instead of re-sending", "[engin
   h.drain();
   const auto entry = h.ledger_for(q.sale.id).at(0);
   // What a webhook or an earlier answer would have told us.
-  REQUIRE(h.store->update_attempt(store::AttemptUpdate{q.attempt.id, AttemptState::InDoubt, {}, {}, {}, entry.id, {}, {}}));
+  REQUIRE(h.store->attempts().update(store::AttemptUpdate{.attempt_id = q.attempt.id, .payment_intent_id = entry.id}));
   h.clock.advance(1h);
   h.drain();
   REQUIRE(h.reports.size() == 2);
@@ -329,12 +329,12 @@ TEST_CASE("a dead operation does not block the others", "[engine]") {
   CHECK_THAT(op.last_error, Catch::Contains("payment_method") || Catch::Contains("PaymentMethod"));
   CHECK(h.attempt(bad).state == AttemptState::Submitting);  // never shown as declined
   for (const auto& q : good) CHECK(h.attempt(q).state == AttemptState::Approved);
-  const auto status = h.store->status().value();
+  const auto status = h.store->reports().status().value();
   REQUIRE(status.dead.size() == 1);
   CHECK(status.dead[0].id == bad.op_id);
 
   // A person retries it (audited): same key, and Stripe's answer is the same.
-  REQUIRE(h.store->retry_operation(bad.op_id, "alice", "checked the token"));
+  REQUIRE(h.store->outbox().retry(bad.op_id, "alice", "checked the token"));
   h.drain();
   CHECK(h.op(bad.op_id).state == OutboxState::Dead);
 }
@@ -384,7 +384,7 @@ TEST_CASE("an operation whose account differs from its attempt's is never sent",
   op.state = OutboxState::Pending;
   op.account_id = kOtherAccount;
   op.idempotency_key = "other-key";
-  auto r = h.store->enqueue_operation(op);
+  auto r = h.store->outbox().enqueue(op);
   REQUIRE_FALSE(r);
   CHECK(r.error().kind == ErrorKind::FailedPrecondition);
   // ...and the builder takes the account from the attempt, not from any configuration.
@@ -398,7 +398,7 @@ TEST_CASE("a manual-capture authorization is approved and captured by a keyed ca
   const DrainSummary s = h.drain();  // the capture is due at once and drained in the same pass
   CHECK(s.done == 2);
   CHECK(h.attempt(q).state == AttemptState::Approved);
-  const auto ops = h.store->operations_for_sale(q.sale.id).value();
+  const auto ops = h.store->outbox().for_sale(q.sale.id).value();
   REQUIRE(ops.size() == 2);
   CHECK(ops[1].kind == pos::OperationKind::Capture);
   CHECK(ops[1].state == OutboxState::Done);
@@ -415,8 +415,9 @@ TEST_CASE("an abandoned authorization is cancelled, never captured", "[engine]")
   h.drain();
   REQUIRE(h.attempt(q).state == AttemptState::Approved);
   REQUIRE(h.ledger_for(q.sale.id).at(0).status == "requires_capture");
-  // The cashier voids the authorization before the capture is due.
-  REQUIRE(h.store->update_attempt(store::AttemptUpdate{q.attempt.id, AttemptState::Canceled, {}, {}, {}, {}, {}, {}}));
+  // The authorization is recorded as voided before the capture is due.
+  REQUIRE(h.store->attempts().update(
+      store::AttemptUpdate{.attempt_id = q.attempt.id, .event = pos::AttemptEvent::StripeCanceled}));
   h.clock.advance(std::chrono::minutes(10));
   const DrainSummary s = h.drain();
   CHECK(s.done == 2);  // the capture (skipped) and the cancel it queued
@@ -440,7 +441,7 @@ TEST_CASE("a capture that keeps failing is never retried past the capture deadli
   run_blocking(h.io, std::move(first));
   h.sim->api().set_faults({down});
   h.drain();
-  const auto ops = h.store->operations_for_sale(q.sale.id).value();
+  const auto ops = h.store->outbox().for_sale(q.sale.id).value();
   REQUIRE(ops.size() == 2);
   const auto cap = ops[1];
   CHECK(cap.state == OutboxState::FailedRetryable);
@@ -464,8 +465,8 @@ TEST_CASE("refunds (partial, full remainder with the application fee) are keyed 
                                     h.clock.now());
   REQUIRE(rest);
   CHECK(rest->body.find("refund_application_fee=true") != std::string::npos);
-  const auto id1 = h.store->enqueue_operation(*partial).value();
-  const auto id2 = h.store->enqueue_operation(*rest).value();
+  const auto id1 = h.store->outbox().enqueue(*partial).value();
+  const auto id2 = h.store->outbox().enqueue(*rest).value();
   h.drain();
   CHECK(h.op(id1).state == OutboxState::Done);
   CHECK(h.op(id1).stripe_object_id.starts_with("re_"));
@@ -480,8 +481,10 @@ TEST_CASE("refunds (partial, full remainder with the application fee) are keyed 
 TEST_CASE("an attempt already decided (e.g. by a webhook) completes its operation without sending", "[engine]") {
   EngineHarness h;
   const Queued q = h.queue();
-  REQUIRE(h.store->update_attempt(
-      store::AttemptUpdate{q.attempt.id, AttemptState::Approved, {}, {}, {}, std::string("pi_fromwebhook"), {}, {}}));
+  REQUIRE(h.store->attempts().update(
+      store::AttemptUpdate{.attempt_id = q.attempt.id,
+                           .event = pos::AttemptEvent::StripeApproved,
+                           .payment_intent_id = std::string("pi_fromwebhook")}));
   h.drain();
   CHECK(h.op(q.op_id).state == OutboxState::Done);
   CHECK(h.op(q.op_id).stripe_object_id == "pi_fromwebhook");

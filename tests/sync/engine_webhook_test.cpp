@@ -49,7 +49,7 @@ struct WebhookHarness {
   Paid attempt(std::int64_t amount = 1250, bool offline = false, std::string account = kAccount) {
     Paid p;
     p.sale = make_sale(new_uuid_v4(ids), account, amount, clock.now());
-    REQUIRE(store->persist_sale(p.sale));
+    REQUIRE(store->sales().persist(p.sale));
     auto& a = p.attempt;
     a.id = new_uuid_v4(ids);
     a.sale_id = p.sale.id;
@@ -60,7 +60,7 @@ struct WebhookHarness {
     a.state = offline ? AttemptState::StoredOffline : AttemptState::Submitting;
     a.offline = offline;
     a.payment_method = "pm_card_visa";
-    REQUIRE(store->create_attempt(a));
+    REQUIRE(store->attempts().create(a));
     return p;
   }
 
@@ -101,7 +101,7 @@ struct WebhookHarness {
 
   WebhookResult deliver(const std::string& body) { return handler->handle(body, sign(body)); }
 
-  pos::PaymentAttempt get(const Paid& p) { return store->get_attempt(p.attempt.id).value(); }
+  pos::PaymentAttempt get(const Paid& p) { return store->attempts().get(p.attempt.id).value(); }
 };
 
 }  // namespace
@@ -116,8 +116,8 @@ TEST_CASE("a signed payment_intent.succeeded approves the attempt and pays the s
   const auto a = h.get(p);
   CHECK(a.state == AttemptState::Approved);
   CHECK(a.payment_intent_id == "pi_1");
-  CHECK(h.store->get_sale(p.sale.id).value().state == pos::SaleState::Paid);
-  const auto ev = h.store->get_webhook_event(r.event_id).value();
+  CHECK(h.store->sales().get(p.sale.id).value().state == pos::SaleState::Paid);
+  const auto ev = h.store->journal().webhook(r.event_id).value();
   REQUIRE(ev);
   CHECK(ev->processed);
   CHECK(ev->account == kAccount);
@@ -132,13 +132,13 @@ TEST_CASE("a replayed event is answered 200 as a duplicate and changes nothing",
       h.event("payment_intent.payment_failed", WebhookHarness::payment_intent(p, "pi_2", "requires_payment_method"));
   CHECK(h.deliver(body).kind == WebhookResult::Kind::Processed);
   CHECK(h.get(p).state == AttemptState::Declined);
-  const auto audit_before = h.store->audit_entries().value().size();
+  const auto audit_before = h.store->journal().audit().value().size();
 
   h.clock.advance(30s);
   const auto again = h.deliver(body);  // Stripe's redelivery: same id, signed afresh
   CHECK(again.kind == WebhookResult::Kind::Duplicate);
   CHECK(again.http_status == 200);
-  CHECK(h.store->audit_entries().value().size() == audit_before);
+  CHECK(h.store->journal().audit().value().size() == audit_before);
   CHECK(h.get(p).state == AttemptState::Declined);
 }
 
@@ -160,7 +160,7 @@ TEST_CASE("reordered events never move a final state backwards", "[webhook]") {
   CHECK(a.state == AttemptState::Approved);
   CHECK(a.decline_code.empty());
   // The late authorization did not queue a capture of an already captured payment.
-  CHECK(h.store->operations_for_sale(p.sale.id).value().empty());
+  CHECK(h.store->outbox().for_sale(p.sale.id).value().empty());
 }
 
 TEST_CASE("a tampered body is rejected with 400 and nothing is recorded", "[webhook]") {
@@ -175,7 +175,7 @@ TEST_CASE("a tampered body is rejected with 400 and nothing is recorded", "[webh
   CHECK(r.http_status == 400);
   CHECK_THAT(r.result, Catch::Contains("mismatch"));
   CHECK(h.get(p).state == AttemptState::Submitting);
-  CHECK_FALSE(h.store->get_webhook_event("evt_test_1").value().has_value());
+  CHECK_FALSE(h.store->journal().webhook("evt_test_1").value().has_value());
   // Another endpoint's secret does not verify either.
   const auto other = h.handler->handle(body, sign_payload(Secret("whsec_other"), to_unix_ms(h.clock.now()) / 1000, body));
   CHECK(other.kind == WebhookResult::Kind::Rejected);
@@ -205,11 +205,11 @@ TEST_CASE("an event for a sale this register does not know is recorded for recon
   CHECK(r.kind == WebhookResult::Kind::Processed);
   CHECK(r.http_status == 200);
   CHECK_THAT(r.result, Catch::Contains("kept for reconciliation"));
-  const auto ev = h.store->get_webhook_event(r.event_id).value();
+  const auto ev = h.store->journal().webhook(r.event_id).value();
   REQUIRE(ev);
   CHECK_THAT(ev->result, Catch::Contains("pi_6"));
   bool audited = false;
-  for (const auto& e : h.store->audit_entries().value_or(std::vector<store::AuditEntry>{})) {
+  for (const auto& e : h.store->journal().audit().value_or(std::vector<store::AuditEntry>{})) {
     audited = audited || (e.action == "webhook.unknown_object" && e.detail.find("sale-from-elsewhere") != std::string::npos);
   }
   CHECK(audited);
@@ -232,7 +232,7 @@ TEST_CASE("payment_failed for a payment forwarded from offline is declined_after
   h.deliver(h.event("payment_intent.payment_failed", WebhookHarness::payment_intent(p, "pi_8", "requires_payment_method")));
   CHECK(h.get(p).state == AttemptState::DeclinedAfterForward);
   CHECK(h.get(p).decline_code == "generic_decline");
-  const auto att = h.store->attention_items().value();
+  const auto att = h.store->journal().attention().value();
   REQUIRE(att.size() == 1);
   CHECK(att[0].customer_contact == "customer@example.com");
 }
@@ -245,7 +245,7 @@ TEST_CASE("amount_capturable_updated queues one keyed capture, even when deliver
   const auto r1 = h.deliver(h.event("payment_intent.amount_capturable_updated", authorized));
   CHECK_THAT(r1.result, Catch::Contains("capture queued"));
   h.deliver(h.event("payment_intent.amount_capturable_updated", authorized));
-  const auto ops = h.store->operations_for_sale(p.sale.id).value();
+  const auto ops = h.store->outbox().for_sale(p.sale.id).value();
   REQUIRE(ops.size() == 1);
   CHECK(ops[0].kind == pos::OperationKind::Capture);
   CHECK(ops[0].path == "/v1/payment_intents/pi_9/capture");
@@ -262,7 +262,7 @@ TEST_CASE("payment_intent.canceled cancels an authorization; refunds are audited
   const auto r = h.deliver(h.event("refund.updated", refund));
   CHECK_THAT(r.result, Catch::Contains("re_1"));
   bool audited = false;
-  for (const auto& e : h.store->audit_entries().value_or(std::vector<store::AuditEntry>{})) audited = audited || e.action == "webhook.refund.updated";
+  for (const auto& e : h.store->journal().audit().value_or(std::vector<store::AuditEntry>{})) audited = audited || e.action == "webhook.refund.updated";
   CHECK(audited);
 
   auto q = h.attempt(1800);
@@ -336,7 +336,7 @@ TEST_CASE("the simulator's own signed Connect deliveries (duplicated, reordered)
   // Every event was recorded once, with its connected account.
   int succeeded_events = 0;
   for (const auto& r : records) {
-    auto ev = h.store->get_webhook_event(r.event_id).value();
+    auto ev = h.store->journal().webhook(r.event_id).value();
     REQUIRE(ev);
     CHECK(ev->processed);
     if (ev->type == "payment_intent.succeeded") {

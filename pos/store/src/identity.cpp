@@ -84,7 +84,7 @@ Result<RegisterIdentity> claim_register_identity(Store& store, const IdentityReq
           "INSERT INTO register_identity (singleton, id, name, created_at, updated_at) VALUES (1, ?, ?, ?, ?)");
       if (!st) return fail(st.error());
       if (auto r = st->bind_all(identity.id, identity.name, now, now).run("storing the register's identity"); !r) return r;
-      auto a = tx.append_audit({0, {}, "till", "register.identity_created", identity.id, identity.name});
+      auto a = tx.journal().append_audit({0, {}, "till", "register.identity_created", identity.id, identity.name});
       if (!a) return fail(a.error());
       log::info("store.register_identity_created", {{"register", identity.id}, {"name", identity.name}});
       return ok();
@@ -100,7 +100,7 @@ Result<RegisterIdentity> claim_register_identity(Store& store, const IdentityReq
       auto st = db.prepare("UPDATE register_identity SET name = ?, updated_at = ? WHERE singleton = 1");
       if (!st) return fail(st.error());
       if (auto r = st->bind_all(request.name, now).run("renaming the register"); !r) return r;
-      auto a = tx.append_audit({0, {}, "till", "register.renamed", identity.id, identity.name + " -> " + request.name});
+      auto a = tx.journal().append_audit({0, {}, "till", "register.renamed", identity.id, identity.name + " -> " + request.name});
       if (!a) return fail(a.error());
       identity.name = request.name;
     }

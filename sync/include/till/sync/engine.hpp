@@ -1,9 +1,10 @@
 #pragma once
-// The sync engine (issue 4): drains the store's outbox to Stripe, exactly once per operation,
-// whatever fails in between.
+// The sync engine (issue 4): drains an outbox to Stripe, exactly once per operation, whatever
+// fails in between. The outbox lives behind a sync::Ledger (ledger.hpp): the register's SQLite
+// store (StoreLedger) or the office's PostgreSQL; the engine itself names no database.
 //
 // Each outbox operation carries its method, path, exact form body, idempotency key and
-// connected account from the store; the engine sends those bytes as they are
+// connected account from the ledger; the engine sends those bytes as they are
 // (StripeClient::async_request_encoded) with the account stored on the operation, never a
 // configured one. What Stripe answers decides the attempt and the sale:
 //
@@ -29,8 +30,9 @@
 // holds back another.
 //
 // Threading: an Engine lives on the core thread: the io_context its StripeClient belongs to,
-// which also owns the Store (a Store is not thread-safe). Every member function must be called
-// there. async_ functions never throw; store failures are logged and counted in the summary.
+// which also owns the Ledger (and the Store behind it, which is not thread-safe). Every member
+// function must be called there. async_ functions never throw; ledger failures are logged and
+// counted in the summary.
 
 #include <chrono>
 #include <cstdint>
@@ -45,8 +47,12 @@
 #include "till/base/random.hpp"
 #include "till/base/result.hpp"
 #include "till/pos/records.hpp"
-#include "till/store/store.hpp"
+#include "till/sync/ledger.hpp"
 #include "till/sync/stripe_client.hpp"
+
+namespace till::store {
+class Store;
+}
 
 namespace till::sync {
 
@@ -129,7 +135,11 @@ class Engine {
  public:
   using Observer = std::function<void(const OperationReport&)>;
 
-  // The store must be a Writer. Everything passed must outlive the engine.
+  // Everything passed must outlive the engine.
+  Engine(Ledger& ledger, StripeClient& client, const Clock& clock, Random& random, EngineConfig config = {});
+  // On the register's SQLite store (a Writer), through a StoreLedger the engine owns. Defined in
+  // store_ledger.cpp (target till_sync_engine); a program on another database links only
+  // till_sync_engine_core and uses the constructor above.
   Engine(store::Store& store, StripeClient& client, const Clock& clock, Random& random, EngineConfig config = {});
   ~Engine();
   Engine(const Engine&) = delete;

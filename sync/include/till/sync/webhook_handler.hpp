@@ -1,7 +1,7 @@
 #pragma once
 // The Connect webhook endpoint's logic (issue 4), without the HTTP: verify Stripe-Signature on
-// the raw body BEFORE parsing it, dedupe by event id in the store, route by account and type,
-// update attempts and sales, and answer fast.
+// the raw body BEFORE parsing it, dedupe by event id in the ledger (ledger.hpp), route by account
+// and type, send the attempt its event, and answer fast.
 //
 //   payment_intent.succeeded                   -> attempt approved (sale paid when covered)
 //   payment_intent.amount_capturable_updated   -> attempt approved (authorized); capture queued
@@ -22,16 +22,21 @@
 // (Stripe will retry, a person should look); 500 when the store failed (nothing was recorded, so
 // Stripe's redelivery will be processed).
 //
-// Threading: core thread (it writes the Store).
+// Threading: core thread (it writes the Ledger).
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "till/base/clock.hpp"
 #include "till/base/secret.hpp"
-#include "till/store/store.hpp"
+#include "till/sync/ledger.hpp"
 #include "till/sync/webhook.hpp"
+
+namespace till::store {
+class Store;
+}
 
 namespace till::sync {
 
@@ -61,13 +66,19 @@ std::string_view to_string(WebhookResult::Kind kind) noexcept;
 
 class WebhookHandler {
  public:
-  // `store` must be the Writer; both must outlive the handler.
+  // Both must outlive the handler.
+  WebhookHandler(Ledger& ledger, const Clock& clock, WebhookHandlerConfig config);
+  // On the register's SQLite store (a Writer), through a StoreLedger the handler owns. Defined in
+  // store_ledger.cpp (target till_sync_engine).
   WebhookHandler(store::Store& store, const Clock& clock, WebhookHandlerConfig config);
+  ~WebhookHandler();
+  WebhookHandler(WebhookHandler&&) noexcept;
 
   WebhookResult handle(std::string_view raw_body, std::string_view signature_header);
 
  private:
-  store::Store& store_;
+  std::unique_ptr<Ledger> owned_;
+  Ledger* ledger_;
   const Clock& clock_;
   WebhookHandlerConfig config_;
 };
