@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -39,48 +40,66 @@ spdlog::level::level_enum to_spd(Level l) {
   return spdlog::level::info;
 }
 
-}  // namespace
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (unsigned char c : s) {
+// Appends `s` JSON-escaped, copying runs that need no escape in one go.
+void append_escaped(std::string& out, std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t run = i;
+    while (run < s.size()) {
+      const auto c = static_cast<unsigned char>(s[run]);
+      if (c < 0x20 || c == '"' || c == '\\') break;
+      ++run;
+    }
+    out.append(s, i, run - i);
+    if (run >= s.size()) break;
+    const auto c = static_cast<unsigned char>(s[run]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
     }
+    i = run + 1;
   }
+}
+
+}  // namespace
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_escaped(out, s);
   return out;
 }
 
 std::string format_line(Level level, std::string_view event, Fields fields) {
-  std::string line = "{\"level\":\"";
+  std::string line;
+  line.reserve(512);
+  line += "{\"level\":\"";
   line += level_name(level);
   line += "\",\"event\":\"";
-  line += json_escape(event);
+  append_escaped(line, event);
   line += '"';
   for (const auto& f : fields) {
     line += ",\"";
-    line += json_escape(f.key);
+    append_escaped(line, f.key);
     line += "\":";
     if (const auto* i = std::get_if<std::int64_t>(&f.value.v)) {
-      line += std::to_string(*i);
+      char buf[24];
+      const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *i);
+      (void)ec;
+      line.append(buf, end);
     } else if (const auto* b = std::get_if<bool>(&f.value.v)) {
       line += *b ? "true" : "false";
     } else {
       line += '"';
-      line += json_escape(std::get<std::string>(f.value.v));
+      append_escaped(line, std::get<std::string>(f.value.v));
       line += '"';
     }
   }

@@ -42,8 +42,13 @@ std::string redact_secrets(std::string_view text) {
       "sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_", "pst_test_", "pst_live_", "_secret_"};
   // Every line Till logs passes through here, so the scan copies runs of text that cannot start
   // a secret in bulk and tries the prefixes only where one could begin (the first characters of
-  // kStarts: s r w p _). The result is the same as trying every prefix at every position.
-  const auto may_start = [](char c) { return c == 's' || c == 'r' || c == 'w' || c == 'p' || c == '_'; };
+  // kStarts). The result is the same as trying every prefix at every position.
+  static constexpr auto kMayStart = [] {
+    std::array<bool, 256> t{};
+    for (auto s : kStarts) t[static_cast<unsigned char>(s.front())] = true;
+    return t;
+  }();
+  const auto may_start = [](char c) { return kMayStart[static_cast<unsigned char>(c)]; };
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;

@@ -16,6 +16,15 @@ TEST_CASE("a log line is a JSON object with escaped fields") {
         R"({"level":"info","event":"stripe.request","method":"POST","status":200,"replayed":true,"note":"a \"quoted\"\nline"})");
 }
 
+TEST_CASE("every character JSON needs escaped is escaped, the rest is copied as it is") {
+  const std::string raw = std::string("tab\tcr\rnl\nq\"bs\\ nul") + '\0' + "\x01\x1f\x7f é end";
+  CHECK(log::json_escape(raw) == "tab\\tcr\\rnl\\nq\\\"bs\\\\ nul\\u0000\\u0001\\u001f\x7f é end");
+  CHECK(log::json_escape("") == "");
+  CHECK(log::format_line(log::Level::Warn, "e\"v", {{"k\n", raw}, {"n", std::int64_t{-9223372036854775807 - 1}}}) ==
+        "{\"level\":\"warn\",\"event\":\"e\\\"v\",\"k\\n\":\"" + log::json_escape(raw) +
+            "\",\"n\":-9223372036854775808}");
+}
+
 TEST_CASE("secrets planted in log fields never reach the log file") {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("till_log_test_" + std::to_string(::getpid()));
