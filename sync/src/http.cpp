@@ -158,6 +158,53 @@ struct Connection {
   SteadyClock::time_point idle_since{};
 };
 
+// A header name or value that could end the header early (CR, LF, NUL) or a name with ':' or
+// spaces would let a caller's text inject headers: such a request is refused, never sent.
+bool header_text_ok(std::string_view text, bool name) {
+  for (const char c : text) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+    if (name && (c == ':' || c == ' ' || c == '\t')) return false;
+  }
+  return !name || !text.empty();
+}
+
+// The request's bytes in one buffer, written with one send: request line, Host, the caller's
+// headers in their order, Content-Length when there is a body or the method is POST, a blank
+// line and the body. Byte for byte what Beast's serializer wrote for the same request
+// (client_test pins it), at a fraction of the cost.
+bool serialize_request(const HttpRequest& request, const std::string& authority, std::string& out) {
+  if (request.method.empty() || !header_text_ok(request.method, true) || request.target.empty() ||
+      request.target.find_first_of(" \r\n") != std::string::npos) {
+    return false;
+  }
+  out.clear();
+  out += request.method;
+  out += ' ';
+  out += request.target;
+  out += " HTTP/1.1\r\nHost: ";
+  out += authority;
+  out += "\r\n";
+  for (const auto& h : request.headers) {
+    if (!header_text_ok(h.name, true) || !header_text_ok(h.value, false)) return false;
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+      request.method == "OPTIONS") {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, request.body.size());
+    (void)ec;
+    out += "Content-Length: ";
+    out.append(digits, end);
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += request.body;
+  return true;
+}
+
 // True when an idle kept-alive socket is still usable: nothing to read and no EOF. A server
 // that closed it (or sent anything unprompted) makes it unusable.
 bool idle_socket_healthy(Connection& c) {
@@ -176,11 +223,12 @@ struct HttpClient::Impl {
   HttpConfig config;
   Url url;
   std::optional<ssl::context> tls_ctx;
+  std::string authority;  // the Host header
   std::deque<std::unique_ptr<Connection>> idle;
   std::size_t opened = 0;
 
   Impl(asio::io_context& io_, HttpConfig config_, Url url_)
-      : io(io_), config(std::move(config_)), url(std::move(url_)) {}
+      : io(io_), config(std::move(config_)), url(std::move(url_)), authority(url.authority()) {}
 
   std::chrono::milliseconds remaining(SteadyClock::time_point deadline) const {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
@@ -260,11 +308,11 @@ struct HttpClient::Impl {
   }
 
   template <class Stream>
-  asio::awaitable<HttpResult> exchange(Stream& stream, Connection& conn, http::request<http::string_body>& req,
+  asio::awaitable<HttpResult> exchange(Stream& stream, Connection& conn, const std::string& request_bytes,
                                        SteadyClock::time_point deadline, bool& keep_alive) {
     using Stage = TransportError::Stage;
     conn.tcp().expires_at(std::min(deadline, SteadyClock::now() + config.write_timeout));
-    auto [wec, written] = co_await http::async_write(stream, req, kTuple);
+    auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request_bytes), kTuple);
     (void)written;
     if (wec) co_return tl::unexpected(make_error(Stage::Write, wec, "write request"));
 
@@ -287,6 +335,12 @@ struct HttpClient::Impl {
 
   asio::awaitable<HttpResult> send(HttpRequest request) {
     const auto deadline = SteadyClock::now() + config.total_timeout;
+    std::string request_bytes;
+    request_bytes.reserve(512 + request.body.size());
+    if (!serialize_request(request, authority, request_bytes)) {
+      co_return tl::unexpected(TransportError{TransportError::Stage::Config, false, false,
+                                              "request refused: CR, LF or NUL in its method, target or headers"});
+    }
     bool reused = true;
     auto conn = take_idle();
     if (!conn) {
@@ -296,31 +350,13 @@ struct HttpClient::Impl {
       conn = std::move(*made);
     }
 
-    http::request<http::string_body> req;
-    if (request.method == "GET") {
-      req.method(http::verb::get);
-    } else if (request.method == "POST") {
-      req.method(http::verb::post);
-    } else if (request.method == "DELETE") {
-      req.method(http::verb::delete_);
-    } else {
-      req.method_string(request.method);
-    }
-    req.target(request.target);
-    req.version(11);
-    req.set(http::field::host, url.authority());
-    req.keep_alive(true);
-    for (const auto& h : request.headers) req.insert(h.name, h.value);
-    req.body() = std::move(request.body);
-    req.prepare_payload();
-
     bool keep_alive = false;
     // Plain if/else rather than ?: around co_await: g++ 12 mishandles temporaries there.
     HttpResult result;
     if (conn->tls) {
-      result = co_await exchange(*conn->tls, *conn, req, deadline, keep_alive);
+      result = co_await exchange(*conn->tls, *conn, request_bytes, deadline, keep_alive);
     } else {
-      result = co_await exchange(*conn->plain, *conn, req, deadline, keep_alive);
+      result = co_await exchange(*conn->plain, *conn, request_bytes, deadline, keep_alive);
     }
     if (result) {
       result->reused_connection = reused;
