@@ -40,25 +40,12 @@ bool is_token_char(char c) {
 std::string redact_secrets(std::string_view text) {
   static constexpr std::array<std::string_view, 8> kStarts = {
       "sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_", "pst_test_", "pst_live_", "_secret_"};
-  // Every line Till logs passes through here, so the scan copies runs of text that cannot start
-  // a secret in bulk and tries the prefixes only where one could begin (the first characters of
-  // kStarts). The result is the same as trying every prefix at every position.
-  static constexpr auto kMayStart = [] {
-    std::array<bool, 256> t{};
-    for (auto s : kStarts) t[static_cast<unsigned char>(s.front())] = true;
-    return t;
-  }();
-  const auto may_start = [](char c) { return kMayStart[static_cast<unsigned char>(c)]; };
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t run = i;
-    while (run < text.size() && !may_start(text[run])) ++run;
-    out.append(text, i, run - i);
-    i = run;
-    if (i >= text.size()) break;
-    bool matched = false;
+  // Every line Till logs passes through here, so the scan leans on one fact: each prefix has a
+  // '_' within its first six characters (at offset 0, 2, 3 or 5). A secret can only start at most
+  // five characters before the next '_', so the text up to there is copied in bulk and the
+  // prefixes are tried only on the few positions just before each '_'. The result is the same as
+  // trying every prefix at every position (secret_test.cpp checks it).
+  const auto match_at = [&](std::size_t i, std::string& out) -> std::size_t {
     for (auto s : kStarts) {
       if (s.front() != text[i] || text.substr(i, s.size()) != s) continue;
       if (s == "_secret_") {
@@ -66,20 +53,36 @@ std::string redact_secrets(std::string_view text) {
         std::size_t end = i + s.size();
         while (end < text.size() && is_token_char(text[end])) ++end;
         out += "_secret_****";
-        i = end;
-        matched = true;
-        break;
+        return end;
       }
       // Only at a token boundary, so "desk_test_x" is left alone.
       if (i > 0 && is_token_char(text[i - 1])) continue;
       std::size_t end = i + s.size();
       while (end < text.size() && is_token_char(text[end])) ++end;
       out += Secret::mask_secret(text.substr(i, end - i));
-      i = end;
-      matched = true;
+      return end;
+    }
+    return 0;  // no match (a match always ends past i)
+  };
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t underscore = text.find('_', i);
+    if (underscore == std::string_view::npos) {
+      out.append(text, i, std::string_view::npos);
       break;
     }
-    if (!matched) out.push_back(text[i++]);
+    const std::size_t from = underscore >= i + 5 ? underscore - 5 : i;
+    out.append(text, i, from - i);
+    i = from;
+    while (i <= underscore) {
+      if (const std::size_t end = match_at(i, out); end > i) {
+        i = end;  // past the underscore: every prefix reaches beyond its '_'
+        break;
+      }
+      out.push_back(text[i++]);
+    }
   }
   return out;
 }

@@ -149,7 +149,11 @@ struct Connection {
     } else {
       plain.emplace(io);
     }
+    // Beast reads as much as the buffer has room for, 512 bytes when it is new: a PaymentIntent
+    // (1-5 KiB) then took several reads. Room for a whole answer makes it one read.
+    buffer.reserve(kReadBufferBytes);
   }
+  static constexpr std::size_t kReadBufferBytes = 16 * 1024;
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
   std::optional<beast::tcp_stream> plain;

@@ -419,6 +419,7 @@ Object::Object(const Value& object) {
   const std::string_view raw = object.raw();
   const char* p = raw.data() + 1;
   const char* end = raw.data() + raw.size() - 1;
+  members_.reserve(32);  // a PaymentIntent has about 25
   for (;;) {
     skip_ws(p, end);
     if (p >= end || *p != '"') break;

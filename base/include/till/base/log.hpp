@@ -4,7 +4,9 @@
 //
 //   till::log::info("stripe.request", {{"method", "POST"}, {"status", 200}, {"request_id", rid}});
 //
-// Thread-safe. If logging was never initialised, lines go to stderr (tests, tools).
+// Thread-safe. If logging was never initialised, lines go to stderr (tests, tools). In a file,
+// warnings and errors are flushed at once; info and debug lines within 200 ms (batched, so a
+// busy client pays no write per line), and shutdown() flushes everything.
 
 #include <cstdint>
 #include <initializer_list>
