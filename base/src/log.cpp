@@ -135,7 +135,7 @@ std::string format_line(Level level, std::string_view event, Fields fields) {
       line += *b ? "true" : "false";
     } else {
       line += '"';
-      append_escaped(line, std::get<std::string>(f.value.v));
+      append_escaped(line, f.value.text());
       line += '"';
     }
   }

@@ -77,6 +77,12 @@ std::string redact_secrets(std::string_view text) {
     out.append(text, i, from - i);
     i = from;
     while (i <= underscore) {
+      const char c = text[i];
+      if (c != 's' && c != 'r' && c != 'w' && c != 'p' && c != '_') {  // no prefix starts so
+        out.push_back(c);
+        ++i;
+        continue;
+      }
       if (const std::size_t end = match_at(i, out); end > i) {
         i = end;  // past the underscore: every prefix reaches beyond its '_'
         break;

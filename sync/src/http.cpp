@@ -172,11 +172,12 @@ bool header_text_ok(std::string_view text, bool name) {
   return !name || !text.empty();
 }
 
-// The request's bytes in one buffer, written with one send: request line, Host, the caller's
-// headers in their order, Content-Length when there is a body or the method is POST, a blank
+// The request's bytes in one buffer, written with one send: request line, Host, the default
+// headers (already written out, see set_default_headers), the request's headers in their order, Content-Length when there is a body or the method is POST, a blank
 // line and the body. Byte for byte what Beast's serializer wrote for the same request
 // (client_test pins it), at a fraction of the cost.
-bool serialize_request(const HttpRequest& request, const std::string& authority, std::string& out) {
+bool serialize_request(const HttpRequest& request, const std::string& authority, const std::string& defaults,
+                       std::string& out) {
   if (request.method.empty() || !header_text_ok(request.method, true) || request.target.empty() ||
       request.target.find_first_of(" \r\n") != std::string::npos) {
     return false;
@@ -188,6 +189,7 @@ bool serialize_request(const HttpRequest& request, const std::string& authority,
   out += " HTTP/1.1\r\nHost: ";
   out += authority;
   out += "\r\n";
+  out += defaults;
   for (const auto& h : request.headers) {
     if (!header_text_ok(h.name, true) || !header_text_ok(h.value, false)) return false;
     out += h.name;
@@ -228,6 +230,13 @@ struct HttpClient::Impl {
   Url url;
   std::optional<ssl::context> tls_ctx;
   std::string authority;  // the Host header
+  std::string default_headers;  // "Name: value\r\n" lines; may hold the API key
+
+  ~Impl() { wipe(default_headers); }
+  static void wipe(std::string& s) {
+    volatile char* p = s.data();
+    for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
+  }
   std::deque<std::unique_ptr<Connection>> idle;
   std::size_t opened = 0;
 
@@ -341,7 +350,7 @@ struct HttpClient::Impl {
     const auto deadline = SteadyClock::now() + config.total_timeout;
     std::string request_bytes;
     request_bytes.reserve(512 + request.body.size());
-    if (!serialize_request(request, authority, request_bytes)) {
+    if (!serialize_request(request, authority, default_headers, request_bytes)) {
       co_return tl::unexpected(TransportError{TransportError::Stage::Config, false, false,
                                               "request refused: CR, LF or NUL in its method, target or headers"});
     }
@@ -410,6 +419,23 @@ asio::awaitable<HttpResult> HttpClient::async_send(HttpRequest request) {
     co_return tl::unexpected(TransportError{TransportError::Stage::Read, false, false,
                                             std::string("internal transport error: ") + e.what()});
   }
+}
+
+Status HttpClient::set_default_headers(const std::vector<HttpHeader>& headers) {
+  std::string block;
+  for (const auto& h : headers) {
+    if (!header_text_ok(h.name, true) || !header_text_ok(h.value, false)) {
+      Impl::wipe(block);
+      return fail(ErrorKind::InvalidArgument, "default header " + h.name + " has CR, LF or NUL in it");
+    }
+    block += h.name;
+    block += ": ";
+    block += h.value;
+    block += "\r\n";
+  }
+  Impl::wipe(impl_->default_headers);
+  impl_->default_headers = std::move(block);
+  return ok();
 }
 
 const Url& HttpClient::url() const noexcept { return impl_->url; }

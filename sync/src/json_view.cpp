@@ -39,10 +39,21 @@ int hex4(const char* p) noexcept {
 // ---------------------------------------------------------------------------------------------
 // Checking (the one pass over untrusted text)
 
+// Bytes a string may contain as they are (printable ASCII but the quote and the backslash).
+struct PlainTable {
+  bool plain[256] = {};
+  constexpr PlainTable() {
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainTable kPlain;
+
 // A string starting at the opening quote; on success p is just past the closing quote.
 bool check_string(const char*& p, const char* end) noexcept {
   ++p;
   while (p < end) {
+    while (p < end && kPlain.plain[static_cast<unsigned char>(*p)]) ++p;
+    if (p >= end) return false;
     const auto c = static_cast<unsigned char>(*p);
     if (c == '"') {
       ++p;

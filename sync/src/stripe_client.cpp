@@ -220,6 +220,8 @@ FormParams ListParams::to_params() const {
 // ---------------------------------------------------------------------------------------------
 // The client
 
+constexpr int kMaxPacingTurns = 8;
+
 struct StripeClient::Impl {
   asio::io_context& io;
   StripeConfig config;
@@ -256,13 +258,9 @@ struct StripeClient::Impl {
     req.method = method;
     req.target = path;
     if (!is_post && !encoded.empty()) req.target += (path.find('?') == std::string::npos ? "?" : "&") + encoded;
-    req.headers = {
-        {"Authorization", "Bearer " + config.api_key.reveal()},
-        {"Stripe-Version", std::string(kStripeVersion)},
-        {"User-Agent", user_agent_header},
-        {"X-Stripe-Client-User-Agent", client_ua_header},
-        {"Accept", "application/json"},
-    };
+    // Authorization, Stripe-Version, User-Agent, X-Stripe-Client-User-Agent and Accept go first,
+    // from the transport's default headers (set once in create()).
+    req.headers.reserve(3);
     if (!options.stripe_account.empty()) req.headers.push_back({"Stripe-Account", options.stripe_account});
     if (!options.idempotency_key.empty()) req.headers.push_back({"Idempotency-Key", options.idempotency_key});
     if (is_post) {
@@ -275,9 +273,14 @@ struct StripeClient::Impl {
     HttpResult last;
     StripeResponse response;
     for (int retries = 0;; ++retries) {
-      if (const auto wait = limiter->reserve(account_key); wait.count() > 0) {
-        log::debug("stripe.paced", {{"account", account_key}, {"wait_ms", static_cast<std::int64_t>(wait.count())}});
-        co_await sleeper->async_sleep(wait);
+      // Wait for a turn; a caller that woke late together with others takes a new turn (see
+      // RateLimiter::admit). Bounded, for sleepers that do not move the limiter's clock.
+      for (int turn = 0; turn < kMaxPacingTurns; ++turn) {
+        if (const auto wait = limiter->reserve(account_key); wait.count() > 0) {
+          log::debug("stripe.paced", {{"account", account_key}, {"wait_ms", static_cast<std::int64_t>(wait.count())}});
+          co_await sleeper->async_sleep(wait);
+        }
+        if (limiter->admit(account_key)) break;
       }
       const auto started = std::chrono::steady_clock::now();
       HttpResult attempt = co_await http->async_send(req);
@@ -386,6 +389,17 @@ Result<std::unique_ptr<StripeClient>> StripeClient::create(asio::io_context& io,
                                      RateLimiterConfig::for_key(impl->config.api_key.reveal()), *impl->clock);
   impl->user_agent_header = user_agent(impl->config.app);
   impl->client_ua_header = client_user_agent_json(impl->config.app);
+  // The headers every call sends, in the order Till has always sent them (client_test pins it).
+  if (auto st = impl->http->set_default_headers({
+          {"Authorization", "Bearer " + impl->config.api_key.reveal()},
+          {"Stripe-Version", std::string(kStripeVersion)},
+          {"User-Agent", impl->user_agent_header},
+          {"X-Stripe-Client-User-Agent", impl->client_ua_header},
+          {"Accept", "application/json"},
+      });
+      !st) {
+    return fail(ErrorKind::InvalidArgument, "API key or app info unusable in a header: " + st.error().message);
+  }
   return std::unique_ptr<StripeClient>(new StripeClient(io, std::move(impl)));
 }
 

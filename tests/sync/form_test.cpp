@@ -175,8 +175,10 @@ TEST_CASE("decoding an encoded random parameter tree gives back its flat pairs")
     const auto n = rng.uniform(6);
     for (std::uint64_t i = 0; i < n; ++i) params.add(random_text(rng, true), random_value(rng, 0));
     const std::string body = encode(params);
-    auto decoded = decode(body);
     INFO(body);
+    // The tree walk writes the same bytes as encoding the flattened pairs.
+    REQUIRE(body == encode(flatten(params)));
+    auto decoded = decode(body);
     REQUIRE(decoded.has_value());
     CHECK(*decoded == flatten(params));
     CHECK(encode(*decoded) == body);
