@@ -1,6 +1,7 @@
 #include "till/sync/form.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 namespace till::sync {
@@ -287,6 +288,27 @@ std::string encode(const FormParams& params) {
     encode_into(key, f.value, out);
   }
   return out;
+}
+
+FormWriter& FormWriter::add(std::string_view key, std::string_view scalar) {
+  if (!out_.empty()) out_.push_back('&');
+  percent_encode_into(key, true, out_);
+  out_.push_back('=');
+  percent_encode_into(scalar, false, out_);
+  return *this;
+}
+
+FormWriter& FormWriter::add(std::string_view key, std::int64_t n) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  (void)ec;
+  return add(key, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+FormWriter& FormWriter::add_value(std::string_view key, const FormValue& value) {
+  key_.assign(key);
+  encode_into(key_, value, out_);
+  return *this;
 }
 
 Result<std::vector<std::string>> parse_key(std::string_view key) {

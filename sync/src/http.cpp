@@ -211,6 +211,37 @@ bool serialize_request(const HttpRequest& request, const std::string& authority,
   return true;
 }
 
+// Reads a response straight into an HttpResponse: Beast's parser (all of its checks, the body
+// limit, chunked bodies, keep-alive) without the intermediate message and field list that
+// response_parser<string_body> would build and the caller then copied.
+class ResponseReader final : public http::basic_parser<false> {
+ public:
+  explicit ResponseReader(HttpResponse& out) : out_(out) {}
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override { out_.status = code; }
+  void on_field_impl(http::field, beast::string_view name, beast::string_view value, beast::error_code&) override {
+    out_.headers.push_back(HttpHeader{std::string(name), std::string(value)});
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
+    if (length) out_.body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  HttpResponse& out_;
+};
+
 // True when an idle kept-alive socket is still usable: nothing to read and no EOF. A server
 // that closed it (or sent anything unprompted) makes it unusable.
 bool idle_socket_healthy(Connection& c) {
@@ -329,20 +360,15 @@ struct HttpClient::Impl {
     (void)written;
     if (wec) co_return tl::unexpected(make_error(Stage::Write, wec, "write request"));
 
-    http::response_parser<http::string_body> parser;
+    HttpResponse out;
+    out.headers.reserve(12);
+    ResponseReader parser(out);
     parser.body_limit(config.max_response_bytes);
     conn.tcp().expires_at(std::min(deadline, SteadyClock::now() + config.read_timeout));
     auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser, kTuple);
     (void)read;
     if (rec) co_return tl::unexpected(make_error(Stage::Read, rec, "read response"));
-    auto res = parser.release();
-    HttpResponse out;
-    out.status = static_cast<int>(res.result_int());
-    for (const auto& field : res) {
-      out.headers.push_back(HttpHeader{std::string(field.name_string()), std::string(field.value())});
-    }
-    out.body = std::move(res.body());
-    keep_alive = res.keep_alive();
+    keep_alive = parser.keep_alive();
     co_return out;
   }
 

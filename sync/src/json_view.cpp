@@ -180,7 +180,11 @@ bool check_literal(const char*& p, const char* end, std::string_view word) noexc
 
 // The whole document: one value, iteratively (no recursion, so depth is not limited by the
 // stack, as with nlohmann's parser). On success [begin, value_end) is the top-level value.
-bool check_document(std::string_view text, const char*& begin, const char*& value_end) {
+// With `top`, the members of a top-level object are listed as they are checked (raw key with
+// its quotes, raw value), so reading it needs no second pass.
+using TopMembers = std::vector<std::pair<std::string_view, std::string_view>>;
+
+bool check_document(std::string_view text, const char*& begin, const char*& value_end, TopMembers* top) {
   const char* p = text.data();
   const char* end = p + text.size();
   // nlohmann skips a UTF-8 byte-order mark, and refuses a text that starts like one but is not.
@@ -188,12 +192,16 @@ bool check_document(std::string_view text, const char*& begin, const char*& valu
     if (!check_literal(p, end, "\xEF\xBB\xBF")) return false;
   }
   std::vector<char> open;  // '{' or '['
+  const char* key_start = nullptr;  // a top-level member being checked (with `top`)
+  const char* key_stop = nullptr;
+  const char* value_start = nullptr;
   skip_ws(p, end);
   begin = p;
   for (;;) {
     // A value.
     skip_ws(p, end);
     if (p >= end) return false;
+    if (key_start != nullptr && value_start == nullptr) value_start = p;
     switch (*p) {
       case '{':
         ++p;
@@ -202,11 +210,20 @@ bool check_document(std::string_view text, const char*& begin, const char*& valu
           ++p;
           break;
         }
-        if (p >= end || *p != '"' || !check_string(p, end)) return false;
-        skip_ws(p, end);
-        if (p >= end || *p != ':') return false;
-        ++p;
-        open.push_back('{');
+        {
+          const char* ks = p;
+          if (p >= end || *p != '"' || !check_string(p, end)) return false;
+          const char* ke = p;
+          skip_ws(p, end);
+          if (p >= end || *p != ':') return false;
+          ++p;
+          open.push_back('{');
+          if (top != nullptr && open.size() == 1) {
+            key_start = ks;
+            key_stop = ke;
+            value_start = nullptr;
+          }
+        }
         continue;  // the member's value
       case '[':
         ++p;
@@ -236,6 +253,11 @@ bool check_document(std::string_view text, const char*& begin, const char*& valu
     }
     // After a value: close containers or move to the next item.
     for (;;) {
+      if (key_start != nullptr && open.size() == 1) {
+        top->emplace_back(std::string_view(key_start, static_cast<std::size_t>(key_stop - key_start)),
+                          std::string_view(value_start, static_cast<std::size_t>(p - value_start)));
+        key_start = nullptr;
+      }
       if (open.empty()) {
         value_end = p;
         skip_ws(p, end);
@@ -252,10 +274,17 @@ bool check_document(std::string_view text, const char*& begin, const char*& valu
         if (*p != ',') return false;
         ++p;
         skip_ws(p, end);
+        const char* ks = p;
         if (p >= end || *p != '"' || !check_string(p, end)) return false;
+        const char* ke = p;
         skip_ws(p, end);
         if (p >= end || *p != ':') return false;
         ++p;
+        if (top != nullptr && open.size() == 1) {
+          key_start = ks;
+          key_stop = ke;
+          value_start = nullptr;
+        }
         break;
       }
       if (*p == ']') {
@@ -365,6 +394,11 @@ std::string decode(std::string_view inner) {
 // ---------------------------------------------------------------------------------------------
 // Value and Object
 
+Value Value::of_raw(std::string_view raw) {
+  const char* p = raw.data();
+  return at(p, raw.data() + raw.size());
+}
+
 Value Value::at(const char*& p, const char* end) {
   const char* start = p;
   switch (*p) {
@@ -449,6 +483,25 @@ Object::Object(const Value& object) {
   }
 }
 
+std::optional<Object> Object::parse(std::string_view text) {
+  const char* begin = nullptr;
+  const char* value_end = nullptr;
+  thread_local TopMembers top;  // reused: no allocation per answer
+  top.clear();
+  if (!check_document(text, begin, value_end, &top) || *begin != '{') return std::nullopt;
+  Object o;
+  o.members_.reserve(top.size());
+  for (const auto& [quoted, raw] : top) {
+    Member m;
+    m.key = quoted.substr(1, quoted.size() - 2);
+    m.escaped = m.key.find('\\') != std::string_view::npos;
+    if (m.escaped) m.decoded = decode(m.key);
+    m.value = Value::of_raw(raw);
+    o.members_.push_back(std::move(m));
+  }
+  return o;
+}
+
 std::optional<Value> Object::find(std::string_view key) const {
   for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
     if (it->name() == key) return it->value;
@@ -457,15 +510,18 @@ std::optional<Value> Object::find(std::string_view key) const {
 }
 
 std::vector<std::pair<std::string, Value>> Object::members() const {
-  std::vector<const Member*> order;
-  order.reserve(members_.size());
-  for (const auto& m : members_) order.push_back(&m);
-  // Stable, so among equal keys the last in the document stays last.
-  std::stable_sort(order.begin(), order.end(), [](const Member* a, const Member* b) { return a->name() < b->name(); });
+  // Insertion into a sorted vector: a later member with the same key replaces the earlier one.
   std::vector<std::pair<std::string, Value>> out;
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    if (i + 1 < order.size() && order[i + 1]->name() == order[i]->name()) continue;
-    out.emplace_back(std::string(order[i]->name()), order[i]->value);
+  out.reserve(members_.size());
+  for (const auto& m : members_) {
+    const std::string_view name = m.name();
+    auto it = std::lower_bound(out.begin(), out.end(), name,
+                               [](const std::pair<std::string, Value>& e, std::string_view k) { return e.first < k; });
+    if (it != out.end() && it->first == name) {
+      it->second = m.value;
+    } else {
+      out.emplace(it, std::string(name), m.value);
+    }
   }
   return out;
 }
@@ -473,7 +529,7 @@ std::vector<std::pair<std::string, Value>> Object::members() const {
 std::optional<Value> parse(std::string_view text) {
   const char* begin = nullptr;
   const char* value_end = nullptr;
-  if (!check_document(text, begin, value_end)) return std::nullopt;
+  if (!check_document(text, begin, value_end, nullptr)) return std::nullopt;
   // The check already found where the value ends: no second pass over a container.
   if (*begin == '{' || *begin == '[') {
     return Value(*begin == '{' ? Kind::Object : Kind::Array, std::string_view(begin, value_end - begin));

@@ -52,6 +52,7 @@ class Value {
   friend std::optional<Value> parse(std::string_view text);
   Value(Kind kind, std::string_view raw) : kind_(kind), raw_(raw) {}
   static Value at(const char*& p, const char* end);  // reads one checked value, advances past it
+  static Value of_raw(std::string_view raw);          // one checked value, exactly these bytes
 
   Kind kind_ = Kind::Null;
   std::string_view raw_ = "null";
@@ -63,6 +64,9 @@ class Object {
  public:
   Object() = default;
   explicit Object(const Value& object);  // empty unless `object` is an Object
+  // parse() for a text that must be an object, indexed while it is checked (one pass); nullopt
+  // when the text is refused or is not an object.
+  static std::optional<Object> parse(std::string_view text);
 
   // The value of `key` (its last occurrence), if present.
   std::optional<Value> find(std::string_view key) const;

@@ -16,8 +16,10 @@ RateLimiterConfig RateLimiterConfig::for_key(std::string_view api_key) {
 RateLimiterConfig RateLimiterConfig::for_limit(double limit_per_second) {
   RateLimiterConfig c;
   const double limit = std::max(limit_per_second, 0.001);
-  c.rate_per_second = limit * 0.985;
-  c.burst = std::max(1.0, limit - c.rate_per_second);
+  c.window_limit = std::max(1, static_cast<int>(std::floor(limit)) - 1);
+  c.rate_per_second = std::min(limit * 0.985, c.window_limit - 0.5);
+  if (c.rate_per_second <= 0) c.rate_per_second = limit * 0.5;
+  c.burst = std::max(1.0, limit * 0.015);
   c.min_rate_per_second = std::max(0.001, limit * 0.01);
   c.decrease_factor = 0.85;
   c.increase_per_second_of_success = limit * 0.02;
@@ -37,8 +39,6 @@ RateLimiter::Bucket& RateLimiter::bucket(std::string_view account) {
     b.tokens = config_.burst;
     b.rate = config_.rate_per_second;
     b.last_refill = clock_.now();
-    b.sent_tokens = config_.burst;
-    b.last_sent_refill = b.last_refill;
     it = buckets_.emplace(std::string(account), b).first;
   }
   return it->second;
@@ -63,17 +63,19 @@ std::chrono::milliseconds RateLimiter::reserve(std::string_view account) {
 }
 
 bool RateLimiter::admit(std::string_view account) {
+  if (config_.window_limit <= 0) return true;
   std::lock_guard lock(mutex_);
   auto& b = bucket(account);
   const auto now = clock_.now();
-  if (now > b.last_sent_refill) {
-    const double seconds = std::chrono::duration<double>(now - b.last_sent_refill).count();
-    b.sent_tokens = std::min(config_.burst, b.sent_tokens + seconds * b.rate);
-    b.last_sent_refill = now;
+  const auto limit = static_cast<std::size_t>(config_.window_limit);
+  if (b.sent.size() < limit) {
+    b.sent.push_back(now);
+    return true;
   }
-  // Slack for waits rounded up to the millisecond.
-  if (b.sent_tokens < 1.0 - 1e-9) return false;
-  b.sent_tokens -= 1.0;
+  // b.sent[next_sent] is the oldest of the last window_limit sends.
+  if (now - b.sent[b.next_sent] < config_.window) return false;
+  b.sent[b.next_sent] = now;
+  b.next_sent = (b.next_sent + 1) % limit;
   return true;
 }
 
@@ -93,7 +95,6 @@ void RateLimiter::on_rate_limited(std::string_view account) {
   b.rate = std::max(config_.min_rate_per_second, b.rate * config_.decrease_factor);
   // Stop spending the burst too: the server just said we are over.
   b.tokens = std::min(b.tokens, 0.0);
-  b.sent_tokens = std::min(b.sent_tokens, 0.0);
   b.last_decrease = now;
   b.decreased_once = true;
 }

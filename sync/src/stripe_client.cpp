@@ -192,6 +192,35 @@ FormParams CreatePaymentIntentParams::to_params() const {
   return p;
 }
 
+std::string CreatePaymentIntentParams::encode() const {
+  // The fields of to_params(), in its order.
+  FormWriter w;
+  std::string key;
+  w.add("amount", amount);
+  w.add("currency", currency);
+  for (std::size_t i = 0; i < allowed_payment_method_types.size(); ++i) {
+    key = "allowed_payment_method_types[" + std::to_string(i) + "]";
+    w.add(key, allowed_payment_method_types[i]);
+  }
+  if (!capture_method.empty()) w.add("capture_method", capture_method);
+  if (application_fee_amount) w.add("application_fee_amount", *application_fee_amount);
+  if (!payment_method.empty()) w.add("payment_method", payment_method);
+  if (confirm) w.add("confirm", std::string_view("true"));
+  if (!description.empty()) w.add("description", description);
+  if (!statement_descriptor_suffix.empty()) w.add("statement_descriptor_suffix", statement_descriptor_suffix);
+  if (!receipt_email.empty()) w.add("receipt_email", receipt_email);
+  for (const auto& [k, v] : metadata) {
+    key.assign("metadata[").append(k).append("]");
+    w.add(key, v);
+  }
+  for (std::size_t i = 0; i < expand.size(); ++i) {
+    key = "expand[" + std::to_string(i) + "]";
+    w.add(key, expand[i]);
+  }
+  for (const auto& f : extra.fields()) w.add_value(f.key, f.value);
+  return w.take();
+}
+
 FormParams CaptureParams::to_params() const {
   FormParams p;
   if (amount_to_capture) p.add("amount_to_capture", FormValue(*amount_to_capture));
@@ -349,8 +378,14 @@ struct StripeClient::Impl {
   template <class T, class Parse>
   asio::awaitable<Result<T>> typed(std::string method, std::string path, FormParams params, RequestOptions options,
                                    Parse parse) {
+    return typed_encoded<T>(std::move(method), std::move(path), encode(params), std::move(options), parse);
+  }
+
+  template <class T, class Parse>
+  asio::awaitable<Result<T>> typed_encoded(std::string method, std::string path, std::string encoded,
+                                           RequestOptions options, Parse parse) {
     const bool is_post = method == "POST";
-    auto r = co_await call(std::move(method), std::move(path), encode(params), std::move(options));
+    auto r = co_await call(std::move(method), std::move(path), std::move(encoded), std::move(options));
     if (!r) co_return fail(r.error());
     auto parsed = parse(r->body);
     if (!parsed) {
@@ -425,8 +460,8 @@ Result<StripeResponse> StripeClient::request(std::string method, std::string pat
 
 asio::awaitable<Result<PaymentIntent>> StripeClient::async_create_payment_intent(CreatePaymentIntentParams params,
                                                                                  RequestOptions options) {
-  return impl_->typed<PaymentIntent>("POST", "/v1/payment_intents", params.to_params(), std::move(options),
-                                     parse_payment_intent);
+  return impl_->typed_encoded<PaymentIntent>("POST", "/v1/payment_intents", params.encode(), std::move(options),
+                                             parse_payment_intent);
 }
 
 asio::awaitable<Result<PaymentIntent>> StripeClient::async_confirm_payment_intent(std::string id, FormParams params,

@@ -100,10 +100,9 @@ void merge_card_present(const json& cp, CardPresentDetails& out) {
 }
 
 Result<json> parse_json(std::string_view text) {
-  const auto v = json_view::parse(text);
-  if (!v) return fail(ErrorKind::Internal, "response is not valid JSON");
-  if (!v->is_object()) return fail(ErrorKind::Internal, "response is not a JSON object");
-  return json(*v);
+  if (auto o = json_view::Object::parse(text)) return std::move(*o);
+  if (!json_view::parse(text)) return fail(ErrorKind::Internal, "response is not valid JSON");
+  return fail(ErrorKind::Internal, "response is not a JSON object");
 }
 
 Status expect_object(const json& j, std::string_view object) {

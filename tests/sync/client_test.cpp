@@ -151,6 +151,33 @@ TEST_CASE("a POST's header lines are Host, Till's headers in order, then Content
   CHECK_FALSE(reqs[2].header("Content-Type").has_value());
 }
 
+TEST_CASE("a chunked answer is read whole and its headers as sent") {
+  Harness h;
+  auto reply = ScriptedReply::json(200, kPi, {{"Request-Id", "req_chunked"}, {"Idempotent-Replayed", "true"}});
+  reply.chunked = true;
+  h.server().push(reply);
+  h.server().push(ScriptedReply::json(200, kPi));
+  auto r = h.client->wait(h.client->async_create_payment_intent(pi_params(1299, "usd"), RequestOptions{"acct_1", "k-c"}));
+  REQUIRE(r.has_value());
+  CHECK(r->id == "pi_1");
+  CHECK(r->metadata_value("sale_id") != nullptr);
+  auto raw = h.post("/v1/payment_intents", FormParams{{"amount", 1}}, "k-d");
+  REQUIRE(raw.has_value());
+  CHECK(raw->body == kPi);
+  CHECK(h.client->http().connections_opened() == 1);  // the chunked answer left the connection usable
+}
+
+TEST_CASE("an answer longer than max_response_bytes is a read failure, unknown for a write") {
+  Harness h([](StripeConfig& c) {
+    c.http.max_response_bytes = 64;
+    c.max_retries = 0;
+  });
+  h.server().push(ScriptedReply::json(200, kPi));
+  auto r = h.post("/v1/payment_intents", FormParams{{"amount", 1}}, "k-big");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().kind == ErrorKind::OutcomeUnknown);
+}
+
 TEST_CASE("a header value with a line break is refused before anything is sent") {
   Harness h;
   auto r = h.post("/v1/payment_intents", FormParams{{"amount", 100}}, "key\r\nX-Injected: 1");

@@ -58,6 +58,20 @@ void check_same(std::string_view text, bool compare_trees = true) {
   const bool reference = nlohmann_accepts(text);
   const auto parsed = view::parse(text);
   REQUIRE(parsed.has_value() == reference);
+  // The one-pass object reader agrees with reading the checked value.
+  const auto object = Object::parse(text);
+  REQUIRE(object.has_value() == (reference && parsed->is_object()));
+  if (object) {
+    const auto a = object->members();
+    const auto b = Object(*parsed).members();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      REQUIRE(a[i].first == b[i].first);
+      REQUIRE(a[i].second.raw() == b[i].second.raw());
+      REQUIRE(a[i].second.kind() == b[i].second.kind());
+      REQUIRE(a[i].second.integer() == b[i].second.integer());
+    }
+  }
   if (!reference || !compare_trees) return;
   const auto expected = nlohmann::json::parse(text.begin(), text.end());
   REQUIRE(tree_of(*parsed) == expected);

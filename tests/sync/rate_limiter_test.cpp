@@ -270,22 +270,31 @@ TEST_CASE("for_limit paces under the limit with a burst that fits in what is lef
   const auto c = RateLimiterConfig::for_limit(100);
   CHECK(c.rate_per_second == Approx(98.5));
   CHECK(c.burst == Approx(1.5));
+  CHECK(c.window_limit == 99);
   CHECK(c.rate_per_second + c.burst <= 100.0);
   const auto sandbox = RateLimiterConfig::for_limit(25);
   CHECK(sandbox.burst == Approx(1.0));  // at least one request
-  CHECK(sandbox.rate_per_second + sandbox.burst <= 26.0);
+  CHECK(sandbox.window_limit == 24);
+  CHECK(sandbox.rate_per_second <= 24.0);
 }
 
-TEST_CASE("admit() lets a caller on schedule go at once and turns away callers that woke together") {
+TEST_CASE("admit() counts sends as they leave and refuses one more than window_limit in any window") {
   FakeClock clock;
-  RateLimiter limiter(config(10, 1), clock);
+  auto c = config(10, 1);
+  c.window_limit = 3;
+  RateLimiter limiter(c, clock);
   CHECK(limiter.admit("a"));
-  clock.advance(100ms);
-  CHECK(limiter.admit("a"));  // one interval later: on schedule
-  clock.advance(300ms);       // three callers wake late, together
+  clock.advance(400ms);
+  CHECK(limiter.admit("a"));
+  CHECK(limiter.admit("a"));        // late callers may go together while the window has room
+  CHECK_FALSE(limiter.admit("a"));  // a fourth within one second may not
+  CHECK(limiter.admit("b"));        // another account has its own window
+  clock.advance(599ms);
+  CHECK_FALSE(limiter.admit("a"));  // the first send is 999 ms old
+  clock.advance(1ms);
   CHECK(limiter.admit("a"));
   CHECK_FALSE(limiter.admit("a"));
-  CHECK_FALSE(limiter.admit("a"));
-  clock.advance(100ms);
-  CHECK(limiter.admit("a"));
+  c.window_limit = 0;  // no cap: always admitted
+  RateLimiter open(c, clock);
+  for (int i = 0; i < 100; ++i) REQUIRE(open.admit("a"));
 }

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "till/base/clock.hpp"
 
@@ -28,17 +29,23 @@ struct RateLimiterConfig {
   // Additive increase: each success adds this / current rate, i.e. about +1 req/s per second
   // of traffic at full pace (TCP congestion-avoidance style).
   double increase_per_second_of_success = 1.0;
+  // At most this many sends in any interval of `window` (0: no such cap), counted when they
+  // leave (admit()). A server counting requests per second sees no more than this, wherever
+  // its seconds begin, however late the paced waits end.
+  int window_limit = 0;
+  std::chrono::milliseconds window{1000};
 
   // Defaults for a key: live keys (sk_live_, rk_live_) pace at 80/s under Stripe's 100/s; test
   // keys at 20/s under 25/s.
   static RateLimiterConfig for_key(std::string_view api_key);
 
   // Pacing for an account whose limit the caller knows (requests per second, as the server
-  // counts them): sends at 98.5 % of it with a burst of the other 1.5 % (at least one request),
-  // so no second, however its boundaries fall, holds more than the limit. A 429 then means the
-  // limit is shared or lower than configured: the rate drops to 85 % (not half: one stray 429
-  // would otherwise cost a quarter of the drain for tens of seconds) and successes climb back at
-  // 2 % of the limit per second.
+  // counts them): at most the limit less one in any second (window_limit; the one is room for
+  // the network moving a request into the next second), paced at 98.5 % of the limit (at most
+  // half a request under that cap) with a burst of 1.5 %, at least one request. A 429 then means
+  // the limit is shared or lower than configured: the rate drops to 85 % (not half: one stray
+  // 429 would otherwise cost a quarter of the drain for tens of seconds) and successes climb
+  // back at 2 % of the limit per second.
   static RateLimiterConfig for_limit(double limit_per_second);
 };
 
@@ -51,10 +58,9 @@ class RateLimiter {
   std::chrono::milliseconds reserve(std::string_view account);
   // Called right before the request leaves, once the wait reserve() gave is over: true (and the
   // send is counted) when it may go now, false when it should reserve() again and wait its turn.
-  // It says false only to a caller that woke late, together with others: a thread busy with a
-  // disk write wakes every caller whose wait ended meanwhile, and sending them all at once would
-  // put more than the limit into one second. So sends stay within rate x seconds + burst over ANY
-  // interval, whatever the waits turned out to be; a caller on time is always admitted.
+  // False only when window_limit sends already left within the last `window`: a thread busy with
+  // a disk write wakes every caller whose wait ended meanwhile, and a late caller may catch up
+  // as long as no interval of `window` holds more than window_limit sends.
   bool admit(std::string_view account);
   // Feedback from responses.
   void on_success(std::string_view account);
@@ -68,8 +74,8 @@ class RateLimiter {
     double tokens = 0;
     double rate = 0;
     Timestamp last_refill{};
-    double sent_tokens = 0;  // admit()'s bucket, same rate and burst, never in debt
-    Timestamp last_sent_refill{};
+    std::vector<Timestamp> sent;  // ring of the last window_limit send times (admit())
+    std::size_t next_sent = 0;
     Timestamp last_decrease{};
     bool decreased_once = false;
   };
