@@ -169,6 +169,7 @@ struct Measure {
   double cpu_s = 0;      // user + sys of the client process
   double rss_mib = 0;    // its peak RSS
   double loop_s = 0;     // the calls alone, as the client timed them
+  double waits = 0;      // voluntary context switches: times it slept waiting for an answer
   int failed = 0;
 };
 
@@ -189,6 +190,7 @@ Measure finish(Child c, int count) {
   m.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   m.rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  m.waits = static_cast<double>(ru.ru_nvcsw);
   m.ok = ok == count && m.failed == 0;
   return m;
 }
@@ -257,7 +259,7 @@ struct Column {
   std::string name;
   bool skipped = false;
   std::string why;
-  std::vector<double> steady_cpu_us, whole_cpu_us, rss_mib, pis;
+  std::vector<double> steady_cpu_us, whole_cpu_us, rss_mib, pis, waits_per_call;
 };
 
 double median(std::vector<double> v) {
@@ -327,8 +329,8 @@ int driver(const Options& o) {
     return 1;
   }
   const bool threads = sim_has_threads(o.sim);
-  Column till{"Till sync::StripeClient", false, "", {}, {}, {}, {}};
-  Column sdk{"stripe-node 23.1.0", false, "", {}, {}, {}, {}};
+  Column till{"Till sync::StripeClient", false, "", {}, {}, {}, {}, {}};
+  Column sdk{"stripe-node 23.1.0", false, "", {}, {}, {}, {}, {}};
   if (auto why = install_sdk(o)) {
     sdk.skipped = true;
     sdk.why = *why;
@@ -367,9 +369,10 @@ int driver(const Options& o) {
       col->whole_cpu_us.push_back(big.cpu_s / o.calls * 1e6);
       col->rss_mib.push_back(big.rss_mib);
       col->pis.push_back(calls / std::max(big.loop_s - small.loop_s, 1e-9));
-      std::printf("  run %d %-24s steady %6.1f us/PI  whole %6.1f us/PI  RSS %6.1f MiB  %8.0f PI/s\n", run,
-                  col->name.c_str(), col->steady_cpu_us.back(), col->whole_cpu_us.back(), col->rss_mib.back(),
-                  col->pis.back());
+      col->waits_per_call.push_back((big.waits - small.waits) / calls);
+      std::printf("  run %d %-24s steady %6.1f us/PI  whole %6.1f us/PI  RSS %6.1f MiB  %8.0f PI/s  %4.2f sleeps/PI\n",
+                  run, col->name.c_str(), col->steady_cpu_us.back(), col->whole_cpu_us.back(), col->rss_mib.back(),
+                  col->pis.back(), col->waits_per_call.back());
       std::fflush(stdout);
     }
   }
@@ -384,6 +387,8 @@ int driver(const Options& o) {
   print_row("peak RSS", sdk, median(till.rss_mib), median(sdk.rss_mib), "MiB", "<= 0.1x", 1);
   print_row("PaymentIntents per second, steady state", sdk, median(till.pis), median(sdk.pis), "/s ",
             "(more is better)", 0);
+  print_row("sleeps waiting for an answer, per PI", sdk, median(till.waits_per_call), median(sdk.waits_per_call),
+            "   ", "(a client faster than the simulator sleeps ~1x per call; each costs a context switch)", 2);
   return status;
 }
 

@@ -62,21 +62,25 @@ std::chrono::milliseconds RateLimiter::reserve(std::string_view account) {
   return std::chrono::milliseconds{static_cast<std::int64_t>(wait_ms)};
 }
 
-bool RateLimiter::admit(std::string_view account) {
-  if (config_.window_limit <= 0) return true;
+std::chrono::milliseconds RateLimiter::admit(std::string_view account) {
+  if (config_.window_limit <= 0) return std::chrono::milliseconds{0};
   std::lock_guard lock(mutex_);
   auto& b = bucket(account);
   const auto now = clock_.now();
   const auto limit = static_cast<std::size_t>(config_.window_limit);
   if (b.sent.size() < limit) {
     b.sent.push_back(now);
-    return true;
+    return std::chrono::milliseconds{0};
   }
   // b.sent[next_sent] is the oldest of the last window_limit sends.
-  if (now - b.sent[b.next_sent] < config_.window) return false;
+  const auto room_at = b.sent[b.next_sent] + config_.window;
+  if (now < room_at) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(room_at - now);
+    return std::max(wait, std::chrono::milliseconds{1});
+  }
   b.sent[b.next_sent] = now;
   b.next_sent = (b.next_sent + 1) % limit;
-  return true;
+  return std::chrono::milliseconds{0};
 }
 
 void RateLimiter::on_success(std::string_view account) {

@@ -249,7 +249,7 @@ FormParams ListParams::to_params() const {
 // ---------------------------------------------------------------------------------------------
 // The client
 
-constexpr int kMaxPacingTurns = 8;
+constexpr int kMaxPacingTurns = 64;  // waits for room in the window; bounded for clocks that do not move
 
 struct StripeClient::Impl {
   asio::io_context& io;
@@ -302,14 +302,16 @@ struct StripeClient::Impl {
     HttpResult last;
     StripeResponse response;
     for (int retries = 0;; ++retries) {
-      // Wait for a turn; a caller that woke late together with others takes a new turn (see
+      if (const auto wait = limiter->reserve(account_key); wait.count() > 0) {
+        log::debug("stripe.paced", {{"account", account_key}, {"wait_ms", static_cast<std::int64_t>(wait.count())}});
+        co_await sleeper->async_sleep(wait);
+      }
+      // A caller that woke late together with others waits for room in the window (see
       // RateLimiter::admit). Bounded, for sleepers that do not move the limiter's clock.
       for (int turn = 0; turn < kMaxPacingTurns; ++turn) {
-        if (const auto wait = limiter->reserve(account_key); wait.count() > 0) {
-          log::debug("stripe.paced", {{"account", account_key}, {"wait_ms", static_cast<std::int64_t>(wait.count())}});
-          co_await sleeper->async_sleep(wait);
-        }
-        if (limiter->admit(account_key)) break;
+        const auto late = limiter->admit(account_key);
+        if (late.count() == 0) break;
+        co_await sleeper->async_sleep(late);
       }
       const auto started = std::chrono::steady_clock::now();
       HttpResult attempt = co_await http->async_send(req);

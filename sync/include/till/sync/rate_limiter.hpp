@@ -56,12 +56,13 @@ class RateLimiter {
   // Takes one token for `account` and says how long to wait before sending (zero when a token
   // was available). The token is reserved at once, so concurrent callers queue up fairly.
   std::chrono::milliseconds reserve(std::string_view account);
-  // Called right before the request leaves, once the wait reserve() gave is over: true (and the
-  // send is counted) when it may go now, false when it should reserve() again and wait its turn.
-  // False only when window_limit sends already left within the last `window`: a thread busy with
-  // a disk write wakes every caller whose wait ended meanwhile, and a late caller may catch up
-  // as long as no interval of `window` holds more than window_limit sends.
-  bool admit(std::string_view account);
+  // Called right before the request leaves, once the wait reserve() gave is over: zero when it
+  // may go now (the send is counted), else how long until it may (then ask again). Not zero only
+  // when window_limit sends already left within the last `window`: a thread busy with a disk
+  // write wakes every caller whose turn came meanwhile, and they may catch up together only as
+  // far as no interval of `window` holds more than window_limit sends. The turn is kept, so a
+  // late caller loses a few milliseconds, not its place.
+  std::chrono::milliseconds admit(std::string_view account);
   // Feedback from responses.
   void on_success(std::string_view account);
   void on_rate_limited(std::string_view account);
