@@ -116,17 +116,29 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+// Appends `text` with its secrets masked (redact_secrets) and then JSON-escaped. Masking each
+// text before escaping it, rather than the finished line, reads only the text that can hold a
+// secret and also catches one right after an escaped character ("\nsk_live_..." escapes to
+// "\\nsk_live_...", where the 'n' would hide the token boundary).
+void append_text(std::string& line, std::string_view text) {
+  if (!has_secret(text)) {
+    append_escaped(line, text);
+  } else {
+    append_escaped(line, redact_secrets(text));
+  }
+}
+
 std::string format_line(Level level, std::string_view event, Fields fields) {
   std::string line;
   line.reserve(512);
   line += "{\"level\":\"";
   line += level_name(level);
   line += "\",\"event\":\"";
-  append_escaped(line, event);
+  append_text(line, event);
   line += '"';
   for (const auto& f : fields) {
     line += ",\"";
-    append_escaped(line, f.key);
+    append_text(line, f.key);
     line += "\":";
     if (const auto* i = std::get_if<std::int64_t>(&f.value.v)) {
       char buf[24];
@@ -137,12 +149,12 @@ std::string format_line(Level level, std::string_view event, Fields fields) {
       line += *b ? "true" : "false";
     } else {
       line += '"';
-      append_escaped(line, f.value.text());
+      append_text(line, f.value.text());
       line += '"';
     }
   }
   line += '}';
-  return redact_secrets(line);
+  return line;
 }
 
 Status init(const Config& config) {

@@ -93,4 +93,23 @@ std::string redact_secrets(std::string_view text) {
   return out;
 }
 
+bool has_secret(std::string_view text) {
+  // Each prefix has its first '_' at a fixed offset: 0 (_secret_), 2 (sk_, rk_), 3 (pst_) or 5
+  // (whsec_). So every match starts at one of those offsets before some '_' of the text.
+  const auto at = [&](std::size_t start, std::string_view prefix) {
+    return text.substr(start, prefix.size()) == prefix;
+  };
+  const auto boundary = [&](std::size_t start) { return start == 0 || !is_token_char(text[start - 1]); };
+  for (std::size_t u = text.find('_'); u != std::string_view::npos; u = text.find('_', u + 1)) {
+    if (at(u, "_secret_")) return true;
+    if (u >= 2 && boundary(u - 2) &&
+        (at(u - 2, "sk_test_") || at(u - 2, "sk_live_") || at(u - 2, "rk_test_") || at(u - 2, "rk_live_"))) {
+      return true;
+    }
+    if (u >= 3 && boundary(u - 3) && (at(u - 3, "pst_test_") || at(u - 3, "pst_live_"))) return true;
+    if (u >= 5 && boundary(u - 5) && at(u - 5, "whsec_")) return true;
+  }
+  return false;
+}
+
 }  // namespace till

@@ -395,8 +395,18 @@ std::string decode(std::string_view inner) {
 // Value and Object
 
 Value Value::of_raw(std::string_view raw) {
-  const char* p = raw.data();
-  return at(p, raw.data() + raw.size());
+  switch (raw.front()) {
+    case '{': return Value(Kind::Object, raw);
+    case '[': return Value(Kind::Array, raw);
+    case '"': return Value(Kind::String, raw);
+    case 't':
+    case 'f': return Value(Kind::Bool, raw);
+    case 'n': return Value(Kind::Null, raw);
+    default: break;
+  }
+  Value v(Kind::Float, raw);
+  if (raw.find_first_of(".eE") == std::string_view::npos && integer_of(raw, v.integer_)) v.kind_ = Kind::Integer;
+  return v;
 }
 
 Value Value::at(const char*& p, const char* end) {

@@ -25,6 +25,17 @@ TEST_CASE("every character JSON needs escaped is escaped, the rest is copied as 
             "\",\"n\":-9223372036854775808}");
 }
 
+TEST_CASE("a secret is masked in keys and values, also right after a character that is escaped") {
+  const std::string line = log::format_line(
+      log::Level::Info, "e", {{"note", "line\nsk_live_" "abcdefghijklmnopqrst9999"}, {"whsec_" "keykeykeykeykey1", 1},
+                              {"cs", "pi_3Abc_secret_VerySecretValue"}});
+  CHECK(line.find("abcdefghijklmnop") == std::string::npos);
+  CHECK(line.find("keykeykeykey") == std::string::npos);
+  CHECK(line.find("VerySecretValue") == std::string::npos);
+  CHECK(line.find("line\\nsk_live_...9999") != std::string::npos);
+  CHECK(line.find("pi_3Abc_secret_****") != std::string::npos);
+}
+
 TEST_CASE("secrets planted in log fields never reach the log file") {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("till_log_test_" + std::to_string(::getpid()));

@@ -1,6 +1,7 @@
 #pragma once
 // Structured logging facade. Lines are JSON objects, one per line, written to a size-rotated
-// file (spdlog behind this header). Every line passes through redact_secrets().
+// file (spdlog behind this header). Every key and text value of a line passes through
+// redact_secrets() before it is escaped.
 //
 //   till::log::info("stripe.request", {{"method", "POST"}, {"status", 200}, {"request_id", rid}});
 //
