@@ -4,10 +4,14 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "till/base/secret.hpp"
@@ -19,6 +23,40 @@ std::mutex g_mutex;
 std::shared_ptr<spdlog::logger> g_logger;  // guarded by g_mutex for replacement
 Level g_level = Level::Info;
 std::string g_common;  // ,"key":"value"... appended to every line; guarded by g_mutex
+
+// Info and debug lines reach the file in batches: this thread flushes the logger every
+// kFlushEvery, so a busy Stripe client does not pay a write() system call per call. Warnings and
+// errors are flushed as they are written; shutdown() flushes the rest. A crash can lose at most
+// the last kFlushEvery of info lines, never a warning.
+constexpr auto kFlushEvery = std::chrono::milliseconds(200);
+
+class Flusher {
+ public:
+  ~Flusher() { stop(); }
+  void start(std::shared_ptr<spdlog::logger> logger) {
+    stop();
+    stopping_ = false;
+    thread_ = std::thread([this, logger = std::move(logger)] {
+      std::unique_lock lock(mutex_);
+      while (!cv_.wait_for(lock, kFlushEvery, [this] { return stopping_; })) logger->flush();
+    });
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+Flusher g_flusher;  // after g_logger: destroyed (joined) first
 
 std::string_view level_name(Level l) {
   switch (l) {
@@ -40,53 +78,84 @@ spdlog::level::level_enum to_spd(Level l) {
   return spdlog::level::info;
 }
 
-}  // namespace
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (unsigned char c : s) {
+// Appends `s` JSON-escaped, copying runs that need no escape in one go.
+void append_escaped(std::string& out, std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    static constexpr auto kPlain = [] {
+      std::array<bool, 256> t{};
+      for (int c = 0x20; c < 256; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+      return t;
+    }();
+    std::size_t run = i;
+    while (run < s.size() && kPlain[static_cast<unsigned char>(s[run])]) ++run;
+    out.append(s, i, run - i);
+    if (run >= s.size()) break;
+    const auto c = static_cast<unsigned char>(s[run]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
     }
+    i = run + 1;
   }
+}
+
+}  // namespace
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_escaped(out, s);
   return out;
 }
 
+// Appends `text` with its secrets masked (redact_secrets) and then JSON-escaped. Masking each
+// text before escaping it, rather than the finished line, reads only the text that can hold a
+// secret and also catches one right after an escaped character ("\nsk_live_..." escapes to
+// "\\nsk_live_...", where the 'n' would hide the token boundary).
+void append_text(std::string& line, std::string_view text) {
+  if (!has_secret(text)) {
+    append_escaped(line, text);
+  } else {
+    append_escaped(line, redact_secrets(text));
+  }
+}
+
 std::string format_line(Level level, std::string_view event, Fields fields) {
-  std::string line = "{\"level\":\"";
+  std::string line;
+  line.reserve(512);
+  line += "{\"level\":\"";
   line += level_name(level);
   line += "\",\"event\":\"";
-  line += json_escape(event);
+  append_text(line, event);
   line += '"';
   for (const auto& f : fields) {
     line += ",\"";
-    line += json_escape(f.key);
+    append_text(line, f.key);
     line += "\":";
     if (const auto* i = std::get_if<std::int64_t>(&f.value.v)) {
-      line += std::to_string(*i);
+      char buf[24];
+      const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *i);
+      (void)ec;
+      line.append(buf, end);
     } else if (const auto* b = std::get_if<bool>(&f.value.v)) {
       line += *b ? "true" : "false";
     } else {
       line += '"';
-      line += json_escape(std::get<std::string>(f.value.v));
+      append_text(line, f.value.text());
       line += '"';
     }
   }
   line += '}';
-  return redact_secrets(line);
+  return line;
 }
 
 Status init(const Config& config) {
@@ -106,7 +175,8 @@ Status init(const Config& config) {
   // The timestamp is the only thing spdlog adds; the rest of the JSON object is ours.
   logger->set_pattern("{\"ts\":\"%Y-%m-%dT%H:%M:%S.%eZ\",%v", spdlog::pattern_time_type::utc);
   logger->set_level(to_spd(config.level));
-  logger->flush_on(spdlog::level::info);
+  logger->flush_on(spdlog::level::warn);
+  g_flusher.start(logger);
   std::lock_guard lock(g_mutex);
   g_logger = std::move(logger);
   g_level = config.level;
@@ -114,6 +184,7 @@ Status init(const Config& config) {
 }
 
 void shutdown() {
+  g_flusher.stop();
   std::lock_guard lock(g_mutex);
   if (g_logger) g_logger->flush();
   g_logger.reset();

@@ -1,6 +1,7 @@
 #include "till/sync/form.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 namespace till::sync {
@@ -52,21 +53,71 @@ void flatten_into(const std::string& prefix, const FormValue& value, FlatParams&
   }
 }
 
-bool is_unreserved(unsigned char c) {
+constexpr bool is_unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
 }
 
+// What percent_encode_into() copies as it is: unreserved characters, and brackets in keys.
+struct CopyTable {
+  bool plain[256] = {};
+  bool key[256] = {};
+  constexpr CopyTable() {
+    for (int c = 0; c < 256; ++c) {
+      plain[c] = is_unreserved(static_cast<unsigned char>(c));
+      key[c] = plain[c] || c == '[' || c == ']';
+    }
+  }
+};
+constexpr CopyTable kCopy;
+
 void percent_encode_into(std::string_view text, bool keep_brackets, std::string& out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : text) {
-    if (is_unreserved(c) || (keep_brackets && (c == '[' || c == ']'))) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0x0F]);
-    }
+  const bool* copy = keep_brackets ? kCopy.key : kCopy.plain;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t run = i;
+    while (run < text.size() && copy[static_cast<unsigned char>(text[run])]) ++run;
+    out.append(text, i, run - i);
+    if (run >= text.size()) break;
+    const auto c = static_cast<unsigned char>(text[run]);
+    out.push_back('%');
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0x0F]);
+    i = run + 1;
+  }
+}
+
+// encode(FormParams) without the flattened copy: the key path grows and shrinks in `key` as the
+// walk goes down and up; the pairs come out in flatten()'s order with the same bytes.
+void encode_into(std::string& key, const FormValue& value, std::string& out) {
+  switch (value.type()) {
+    case FormValue::Type::Scalar:
+      if (!out.empty()) out.push_back('&');
+      percent_encode_into(key, true, out);
+      out.push_back('=');
+      percent_encode_into(value.scalar(), false, out);
+      return;
+    case FormValue::Type::Object:
+      for (const auto& f : value.fields()) {
+        const std::size_t n = key.size();
+        key += '[';
+        key += f.key;
+        key += ']';
+        encode_into(key, f.value, out);
+        key.resize(n);
+      }
+      return;
+    case FormValue::Type::Array:
+      for (std::size_t i = 0; i < value.items().size(); ++i) {
+        const std::size_t n = key.size();
+        key += '[';
+        key += std::to_string(i);
+        key += ']';
+        encode_into(key, value.items()[i], out);
+        key.resize(n);
+      }
+      return;
   }
 }
 
@@ -228,7 +279,37 @@ std::string encode(const FlatParams& params) {
   return out;
 }
 
-std::string encode(const FormParams& params) { return encode(flatten(params)); }
+std::string encode(const FormParams& params) {
+  std::string out;
+  out.reserve(256);
+  std::string key;
+  for (const auto& f : params.fields()) {
+    key = f.key;
+    encode_into(key, f.value, out);
+  }
+  return out;
+}
+
+FormWriter& FormWriter::add(std::string_view key, std::string_view scalar) {
+  if (!out_.empty()) out_.push_back('&');
+  percent_encode_into(key, true, out_);
+  out_.push_back('=');
+  percent_encode_into(scalar, false, out_);
+  return *this;
+}
+
+FormWriter& FormWriter::add(std::string_view key, std::int64_t n) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  (void)ec;
+  return add(key, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+FormWriter& FormWriter::add_value(std::string_view key, const FormValue& value) {
+  key_.assign(key);
+  encode_into(key_, value, out_);
+  return *this;
+}
 
 Result<std::vector<std::string>> parse_key(std::string_view key) {
   std::vector<std::string> path;

@@ -13,6 +13,19 @@ RateLimiterConfig RateLimiterConfig::for_key(std::string_view api_key) {
   return c;
 }
 
+RateLimiterConfig RateLimiterConfig::for_limit(double limit_per_second) {
+  RateLimiterConfig c;
+  const double limit = std::max(limit_per_second, 0.001);
+  c.window_limit = std::max(1, static_cast<int>(std::floor(limit)) - 1);
+  c.rate_per_second = std::min(limit * 0.985, c.window_limit - 0.5);
+  if (c.rate_per_second <= 0) c.rate_per_second = limit * 0.5;
+  c.burst = std::max(1.0, limit * 0.015);
+  c.min_rate_per_second = std::max(0.001, limit * 0.01);
+  c.decrease_factor = 0.85;
+  c.increase_per_second_of_success = limit * 0.02;
+  return c;
+}
+
 RateLimiter::RateLimiter(RateLimiterConfig config, const Clock& clock) : config_(config), clock_(clock) {
   config_.rate_per_second = std::max(config_.rate_per_second, 0.001);
   config_.min_rate_per_second = std::clamp(config_.min_rate_per_second, 0.001, config_.rate_per_second);
@@ -47,6 +60,27 @@ std::chrono::milliseconds RateLimiter::reserve(std::string_view account) {
   // A debt of d tokens is repaid after d / rate seconds.
   const double wait_ms = std::ceil(-b.tokens / b.rate * 1000.0);
   return std::chrono::milliseconds{static_cast<std::int64_t>(wait_ms)};
+}
+
+std::chrono::milliseconds RateLimiter::admit(std::string_view account) {
+  if (config_.window_limit <= 0) return std::chrono::milliseconds{0};
+  std::lock_guard lock(mutex_);
+  auto& b = bucket(account);
+  const auto now = clock_.now();
+  const auto limit = static_cast<std::size_t>(config_.window_limit);
+  if (b.sent.size() < limit) {
+    b.sent.push_back(now);
+    return std::chrono::milliseconds{0};
+  }
+  // b.sent[next_sent] is the oldest of the last window_limit sends.
+  const auto room_at = b.sent[b.next_sent] + config_.window;
+  if (now < room_at) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(room_at - now);
+    return std::max(wait, std::chrono::milliseconds{1});
+  }
+  b.sent[b.next_sent] = now;
+  b.next_sent = (b.next_sent + 1) % limit;
+  return std::chrono::milliseconds{0};
 }
 
 void RateLimiter::on_success(std::string_view account) {

@@ -192,6 +192,35 @@ FormParams CreatePaymentIntentParams::to_params() const {
   return p;
 }
 
+std::string CreatePaymentIntentParams::encode() const {
+  // The fields of to_params(), in its order.
+  FormWriter w;
+  std::string key;
+  w.add("amount", amount);
+  w.add("currency", currency);
+  for (std::size_t i = 0; i < allowed_payment_method_types.size(); ++i) {
+    key = "allowed_payment_method_types[" + std::to_string(i) + "]";
+    w.add(key, allowed_payment_method_types[i]);
+  }
+  if (!capture_method.empty()) w.add("capture_method", capture_method);
+  if (application_fee_amount) w.add("application_fee_amount", *application_fee_amount);
+  if (!payment_method.empty()) w.add("payment_method", payment_method);
+  if (confirm) w.add("confirm", std::string_view("true"));
+  if (!description.empty()) w.add("description", description);
+  if (!statement_descriptor_suffix.empty()) w.add("statement_descriptor_suffix", statement_descriptor_suffix);
+  if (!receipt_email.empty()) w.add("receipt_email", receipt_email);
+  for (const auto& [k, v] : metadata) {
+    key.assign("metadata[").append(k).append("]");
+    w.add(key, v);
+  }
+  for (std::size_t i = 0; i < expand.size(); ++i) {
+    key = "expand[" + std::to_string(i) + "]";
+    w.add(key, expand[i]);
+  }
+  for (const auto& f : extra.fields()) w.add_value(f.key, f.value);
+  return w.take();
+}
+
 FormParams CaptureParams::to_params() const {
   FormParams p;
   if (amount_to_capture) p.add("amount_to_capture", FormValue(*amount_to_capture));
@@ -219,6 +248,8 @@ FormParams ListParams::to_params() const {
 
 // ---------------------------------------------------------------------------------------------
 // The client
+
+constexpr int kMaxPacingTurns = 64;  // waits for room in the window; bounded for clocks that do not move
 
 struct StripeClient::Impl {
   asio::io_context& io;
@@ -256,13 +287,9 @@ struct StripeClient::Impl {
     req.method = method;
     req.target = path;
     if (!is_post && !encoded.empty()) req.target += (path.find('?') == std::string::npos ? "?" : "&") + encoded;
-    req.headers = {
-        {"Authorization", "Bearer " + config.api_key.reveal()},
-        {"Stripe-Version", std::string(kStripeVersion)},
-        {"User-Agent", user_agent_header},
-        {"X-Stripe-Client-User-Agent", client_ua_header},
-        {"Accept", "application/json"},
-    };
+    // Authorization, Stripe-Version, User-Agent, X-Stripe-Client-User-Agent and Accept go first,
+    // from the transport's default headers (set once in create()).
+    req.headers.reserve(3);
     if (!options.stripe_account.empty()) req.headers.push_back({"Stripe-Account", options.stripe_account});
     if (!options.idempotency_key.empty()) req.headers.push_back({"Idempotency-Key", options.idempotency_key});
     if (is_post) {
@@ -278,6 +305,13 @@ struct StripeClient::Impl {
       if (const auto wait = limiter->reserve(account_key); wait.count() > 0) {
         log::debug("stripe.paced", {{"account", account_key}, {"wait_ms", static_cast<std::int64_t>(wait.count())}});
         co_await sleeper->async_sleep(wait);
+      }
+      // A caller that woke late together with others waits for room in the window (see
+      // RateLimiter::admit). Bounded, for sleepers that do not move the limiter's clock.
+      for (int turn = 0; turn < kMaxPacingTurns; ++turn) {
+        const auto late = limiter->admit(account_key);
+        if (late.count() == 0) break;
+        co_await sleeper->async_sleep(late);
       }
       const auto started = std::chrono::steady_clock::now();
       HttpResult attempt = co_await http->async_send(req);
@@ -346,8 +380,14 @@ struct StripeClient::Impl {
   template <class T, class Parse>
   asio::awaitable<Result<T>> typed(std::string method, std::string path, FormParams params, RequestOptions options,
                                    Parse parse) {
+    return typed_encoded<T>(std::move(method), std::move(path), encode(params), std::move(options), parse);
+  }
+
+  template <class T, class Parse>
+  asio::awaitable<Result<T>> typed_encoded(std::string method, std::string path, std::string encoded,
+                                           RequestOptions options, Parse parse) {
     const bool is_post = method == "POST";
-    auto r = co_await call(std::move(method), std::move(path), encode(params), std::move(options));
+    auto r = co_await call(std::move(method), std::move(path), std::move(encoded), std::move(options));
     if (!r) co_return fail(r.error());
     auto parsed = parse(r->body);
     if (!parsed) {
@@ -386,6 +426,17 @@ Result<std::unique_ptr<StripeClient>> StripeClient::create(asio::io_context& io,
                                      RateLimiterConfig::for_key(impl->config.api_key.reveal()), *impl->clock);
   impl->user_agent_header = user_agent(impl->config.app);
   impl->client_ua_header = client_user_agent_json(impl->config.app);
+  // The headers every call sends, in the order Till has always sent them (client_test pins it).
+  if (auto st = impl->http->set_default_headers({
+          {"Authorization", "Bearer " + impl->config.api_key.reveal()},
+          {"Stripe-Version", std::string(kStripeVersion)},
+          {"User-Agent", impl->user_agent_header},
+          {"X-Stripe-Client-User-Agent", impl->client_ua_header},
+          {"Accept", "application/json"},
+      });
+      !st) {
+    return fail(ErrorKind::InvalidArgument, "API key or app info unusable in a header: " + st.error().message);
+  }
   return std::unique_ptr<StripeClient>(new StripeClient(io, std::move(impl)));
 }
 
@@ -411,8 +462,8 @@ Result<StripeResponse> StripeClient::request(std::string method, std::string pat
 
 asio::awaitable<Result<PaymentIntent>> StripeClient::async_create_payment_intent(CreatePaymentIntentParams params,
                                                                                  RequestOptions options) {
-  return impl_->typed<PaymentIntent>("POST", "/v1/payment_intents", params.to_params(), std::move(options),
-                                     parse_payment_intent);
+  return impl_->typed_encoded<PaymentIntent>("POST", "/v1/payment_intents", params.encode(), std::move(options),
+                                             parse_payment_intent);
 }
 
 asio::awaitable<Result<PaymentIntent>> StripeClient::async_confirm_payment_intent(std::string id, FormParams params,

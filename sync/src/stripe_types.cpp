@@ -2,56 +2,63 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_view.hpp"
+
 namespace till::sync {
 
-using nlohmann::json;
+// Answers are read through json_view (one checking pass, then only the members Till uses are
+// decoded) rather than a nlohmann::json tree: on the client's path the tree cost more than the
+// rest of the call. nlohmann remains for Event::object_json, which must be re-serialized.
+using json = json_view::Object;
+using json_view::Value;
 
 namespace {
 
 // Tolerant accessors: a missing field, null, or the wrong JSON type reads as empty.
 std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return {};
-  return it->get<std::string>();
+  const auto v = j.find(key);
+  if (!v || !v->is_string()) return {};
+  return v->string();
 }
 
 std::int64_t num(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number_integer()) return 0;
-  return it->get<std::int64_t>();
+  const auto v = j.find(key);
+  if (!v || !v->is_integer()) return 0;
+  return v->integer();
 }
 
 std::optional<std::int64_t> opt_num(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<std::int64_t>();
+  const auto v = j.find(key);
+  if (!v || !v->is_integer()) return std::nullopt;
+  return v->integer();
 }
 
 bool boolean(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
+  const auto v = j.find(key);
+  return v && v->boolean();
 }
 
-const json* obj(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_object()) return nullptr;
-  return &*it;
+std::optional<json> obj(const json& j, const char* key) {
+  const auto v = j.find(key);
+  if (!v || !v->is_object()) return std::nullopt;
+  return json(*v);
 }
 
 // An expandable field: either "id" or {"id": ...}.
 std::string id_of(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_object()) return str(*it, "id");
+  const auto v = j.find(key);
+  if (!v) return {};
+  if (v->is_string()) return v->string();
+  if (v->is_object()) return str(json(*v), "id");
   return {};
 }
 
+// In key order, as nlohmann::json's std::map gave them.
 Metadata metadata_of(const json& j) {
   Metadata out;
-  if (const json* m = obj(j, "metadata")) {
-    for (auto it = m->begin(); it != m->end(); ++it) {
-      if (it.value().is_string()) out.emplace_back(it.key(), it.value().get<std::string>());
+  if (const auto m = obj(j, "metadata")) {
+    for (auto& [k, v] : m->members()) {
+      if (v.is_string()) out.emplace_back(std::move(k), v.string());
     }
   }
   return out;
@@ -79,7 +86,7 @@ void merge_card_present(const json& cp, CardPresentDetails& out) {
   set(out.read_method, str(cp, "read_method"));
   if (auto m = num(cp, "exp_month")) out.exp_month = m;
   if (auto y = num(cp, "exp_year")) out.exp_year = y;
-  if (const json* r = obj(cp, "receipt")) {
+  if (const auto r = obj(cp, "receipt")) {
     set(out.application_preferred_name, str(*r, "application_preferred_name"));
     set(out.dedicated_file_name, str(*r, "dedicated_file_name"));
     set(out.authorization_code, str(*r, "authorization_code"));
@@ -93,10 +100,9 @@ void merge_card_present(const json& cp, CardPresentDetails& out) {
 }
 
 Result<json> parse_json(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return fail(ErrorKind::Internal, "response is not valid JSON");
-  if (!j.is_object()) return fail(ErrorKind::Internal, "response is not a JSON object");
-  return j;
+  if (auto o = json_view::Object::parse(text)) return std::move(*o);
+  if (!json_view::parse(text)) return fail(ErrorKind::Internal, "response is not valid JSON");
+  return fail(ErrorKind::Internal, "response is not a JSON object");
 }
 
 Status expect_object(const json& j, std::string_view object) {
@@ -127,18 +133,18 @@ PaymentIntent payment_intent_of(const json& j) {
   pi.created = num(j, "created");
   pi.livemode = boolean(j, "livemode");
   pi.metadata = metadata_of(j);
-  if (const json* e = obj(j, "last_payment_error")) pi.last_payment_error = api_error_of(*e);
+  if (const auto e = obj(j, "last_payment_error")) pi.last_payment_error = api_error_of(*e);
   CardPresentDetails card;
   bool have_card = false;
-  if (const json* pm = obj(j, "payment_method")) {
-    if (const json* cp = obj(*pm, "card_present")) {
+  if (const auto pm = obj(j, "payment_method")) {
+    if (const auto cp = obj(*pm, "card_present")) {
       merge_card_present(*cp, card);
       have_card = true;
     }
   }
-  if (const json* ch = obj(j, "latest_charge")) {
-    if (const json* pmd = obj(*ch, "payment_method_details")) {
-      if (const json* cp = obj(*pmd, "card_present")) {
+  if (const auto ch = obj(j, "latest_charge")) {
+    if (const auto pmd = obj(*ch, "payment_method_details")) {
+      if (const auto cp = obj(*pmd, "card_present")) {
         merge_card_present(*cp, card);
         have_card = true;
       }
@@ -175,14 +181,14 @@ Reader reader_of(const json& j) {
   r.ip_address = str(j, "ip_address");
   r.livemode = boolean(j, "livemode");
   r.metadata = metadata_of(j);
-  if (const json* a = obj(j, "action")) {
+  if (const auto a = obj(j, "action")) {
     ReaderAction action;
     action.type = str(*a, "type");
     action.status = str(*a, "status");
     action.failure_code = str(*a, "failure_code");
     action.failure_message = str(*a, "failure_message");
     if (!action.type.empty()) {
-      if (const json* detail = obj(*a, action.type.c_str())) action.payment_intent = id_of(*detail, "payment_intent");
+      if (const auto detail = obj(*a, action.type.c_str())) action.payment_intent = id_of(*detail, "payment_intent");
     }
     r.action = std::move(action);
   }
@@ -193,7 +199,7 @@ Location location_of(const json& j) {
   Location l;
   l.id = str(j, "id");
   l.display_name = str(j, "display_name");
-  if (const json* a = obj(j, "address")) {
+  if (const auto a = obj(j, "address")) {
     l.line1 = str(*a, "line1");
     l.city = str(*a, "city");
     l.state = str(*a, "state");
@@ -212,11 +218,14 @@ Event event_of(const json& j) {
   e.api_version = str(j, "api_version");
   e.created = num(j, "created");
   e.livemode = boolean(j, "livemode");
-  if (const json* d = obj(j, "data")) {
-    if (const json* o = obj(*d, "object")) {
-      e.object_type = str(*o, "object");
-      e.object_id = str(*o, "id");
-      e.object_json = o->dump();
+  if (const auto d = obj(j, "data")) {
+    if (const auto raw = d->find("object"); raw && raw->is_object()) {
+      const json o(*raw);
+      e.object_type = str(o, "object");
+      e.object_id = str(o, "id");
+      // Re-serialized as before (compact, keys in order), for parse_payment_intent() etc.
+      const auto tree = nlohmann::json::parse(raw->raw(), nullptr, /*allow_exceptions=*/false);
+      if (!tree.is_discarded()) e.object_json = tree.dump();
     }
   }
   return e;
@@ -230,7 +239,7 @@ Account account_of(const json& j) {
   a.charges_enabled = boolean(j, "charges_enabled");
   a.payouts_enabled = boolean(j, "payouts_enabled");
   a.details_submitted = boolean(j, "details_submitted");
-  if (const json* bp = obj(j, "business_profile")) a.business_name = str(*bp, "name");
+  if (const auto bp = obj(j, "business_profile")) a.business_name = str(*bp, "name");
   return a;
 }
 
@@ -323,11 +332,12 @@ Result<ListPage<T>> parse_page(std::string_view text) {
   if (object != "list" && object != "search_result") {
     return fail(ErrorKind::Internal, "expected a list or search_result, got '" + object + "'");
   }
-  auto it = j->find("data");
-  if (it == j->end() || !it->is_array()) return fail(ErrorKind::Internal, "list without data");
+  const auto data = j->find("data");
+  if (!data || !data->is_array()) return fail(ErrorKind::Internal, "list without data");
   ListPage<T> page;
-  for (const auto& item : *it) {
-    if (!item.is_object()) continue;
+  for (const Value& value : data->items()) {
+    if (!value.is_object()) continue;
+    const json item(value);
     if (auto st = expect_object(item, Traits<T>::kObject); !st) return fail(st.error());
     page.data.push_back(Traits<T>::of(item));
   }
@@ -343,10 +353,10 @@ template Result<ListPage<Location>> parse_page<Location>(std::string_view);
 template Result<ListPage<Event>> parse_page<Event>(std::string_view);
 
 std::optional<StripeApiError> parse_error_body(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  const json* e = obj(j, "error");
-  if (e == nullptr) return std::nullopt;
+  auto j = parse_json(text);
+  if (!j) return std::nullopt;
+  const auto e = obj(*j, "error");
+  if (!e) return std::nullopt;
   return api_error_of(*e);
 }
 

@@ -17,6 +17,26 @@ TEST_CASE("a log line is a JSON object with escaped fields") {
         R"({"level":"info","event":"stripe.request","method":"POST","status":200,"replayed":true,"note":"a \"quoted\"\nline"})");
 }
 
+TEST_CASE("every character JSON needs escaped is escaped, the rest is copied as it is") {
+  const std::string raw = std::string("tab\tcr\rnl\nq\"bs\\ nul") + '\0' + "\x01\x1f\x7f é end";
+  CHECK(log::json_escape(raw) == "tab\\tcr\\rnl\\nq\\\"bs\\\\ nul\\u0000\\u0001\\u001f\x7f é end");
+  CHECK(log::json_escape("") == "");
+  CHECK(log::format_line(log::Level::Warn, "e\"v", {{"k\n", raw}, {"n", std::int64_t{-9223372036854775807 - 1}}}) ==
+        "{\"level\":\"warn\",\"event\":\"e\\\"v\",\"k\\n\":\"" + log::json_escape(raw) +
+            "\",\"n\":-9223372036854775808}");
+}
+
+TEST_CASE("a secret is masked in keys and values, also right after a character that is escaped") {
+  const std::string line = log::format_line(
+      log::Level::Info, "e", {{"note", "line\nsk_live_" "abcdefghijklmnopqrst9999"}, {"whsec_" "keykeykeykeykey1", 1},
+                              {"cs", "pi_3Abc_secret_VerySecretValue"}});
+  CHECK(line.find("abcdefghijklmnop") == std::string::npos);
+  CHECK(line.find("keykeykeykey") == std::string::npos);
+  CHECK(line.find("VerySecretValue") == std::string::npos);
+  CHECK(line.find("line\\nsk_live_...9999") != std::string::npos);
+  CHECK(line.find("pi_3Abc_secret_****") != std::string::npos);
+}
+
 TEST_CASE("secrets planted in log fields never reach the log file") {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("till_log_test_" + std::to_string(::getpid()));

@@ -123,6 +123,73 @@ TEST_CASE("a POST carries Till's headers, the caller's key and a form body") {
   CHECK(q.header("User-Agent")->find("pp_partner_123") == std::string::npos);
 }
 
+TEST_CASE("a POST's header lines are Host, Till's headers in order, then Content-Length") {
+  Harness h;
+  h.server().push(ScriptedReply::json(200, kPi));
+  REQUIRE(h.post("/v1/payment_intents", FormParams{{"amount", 1299}, {"currency", "usd"}}, "k-1").has_value());
+  h.server().push(ScriptedReply::json(200, kPi));
+  REQUIRE(h.post("/v1/payment_intents/pi_1/cancel", FormParams{}, "k-2").has_value());
+  h.server().push(ScriptedReply::json(200, kPi));
+  REQUIRE(h.get("/v1/payment_intents/pi_1").has_value());
+  const auto reqs = h.server().requests();
+  REQUIRE(reqs.size() == 3);
+  std::vector<std::string> names;
+  for (const auto& [name, value] : reqs[0].headers) names.push_back(name);
+  const std::vector<std::string> expected = {"Host",           "Authorization", "Stripe-Version",
+                                             "User-Agent",     "X-Stripe-Client-User-Agent",
+                                             "Accept",         "Stripe-Account", "Idempotency-Key",
+                                             "Content-Type",   "Content-Length"};
+  CHECK(names == expected);
+  CHECK(reqs[0].header("Host") == h.server().url().substr(std::string("http://").size()));
+  CHECK(reqs[0].header("Accept") == "application/json");
+  CHECK(reqs[0].header("Content-Length") == "24");
+  CHECK(reqs[0].body == "amount=1299&currency=usd");
+  // A POST without params still says its body is empty; a GET says nothing about a body.
+  CHECK(reqs[1].header("Content-Length") == "0");
+  CHECK(reqs[1].body.empty());
+  CHECK_FALSE(reqs[2].header("Content-Length").has_value());
+  CHECK_FALSE(reqs[2].header("Content-Type").has_value());
+}
+
+TEST_CASE("a chunked answer is read whole and its headers as sent") {
+  Harness h;
+  auto reply = ScriptedReply::json(200, kPi, {{"Request-Id", "req_chunked"}, {"Idempotent-Replayed", "true"}});
+  reply.chunked = true;
+  h.server().push(reply);
+  h.server().push(ScriptedReply::json(200, kPi));
+  auto r = h.client->wait(h.client->async_create_payment_intent(pi_params(1299, "usd"), RequestOptions{"acct_1", "k-c"}));
+  REQUIRE(r.has_value());
+  CHECK(r->id == "pi_1");
+  CHECK(r->metadata_value("sale_id") != nullptr);
+  auto raw = h.post("/v1/payment_intents", FormParams{{"amount", 1}}, "k-d");
+  REQUIRE(raw.has_value());
+  CHECK(raw->body == kPi);
+  CHECK(h.client->http().connections_opened() == 1);  // the chunked answer left the connection usable
+}
+
+TEST_CASE("an answer longer than max_response_bytes is a read failure, unknown for a write") {
+  Harness h([](StripeConfig& c) {
+    c.http.max_response_bytes = 64;
+    c.max_retries = 0;
+  });
+  h.server().push(ScriptedReply::json(200, kPi));
+  auto r = h.post("/v1/payment_intents", FormParams{{"amount", 1}}, "k-big");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().kind == ErrorKind::OutcomeUnknown);
+}
+
+TEST_CASE("a header value with a line break is refused before anything is sent") {
+  Harness h;
+  auto r = h.post("/v1/payment_intents", FormParams{{"amount", 100}}, "key\r\nX-Injected: 1");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().kind == ErrorKind::FailedPrecondition);
+  auto g = h.client->request("GET", "/v1/payment_intents/pi_1", FormParams{},
+                             RequestOptions{"acct_1\nX-Injected: 1", ""});
+  REQUIRE_FALSE(g.has_value());
+  CHECK(h.server().requests().empty());
+  CHECK(h.client->http().connections_opened() == 0);
+}
+
 TEST_CASE("a GET puts params in the query string and sends no idempotency key or content type") {
   Harness h;
   h.server().push(ScriptedReply::json(200, R"({"object":"search_result","data":[],"has_more":false})"));

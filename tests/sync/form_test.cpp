@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "till/base/random.hpp"
+#include "till/sync/stripe_client.hpp"
 
 using namespace till;
 using namespace till::sync;
@@ -175,8 +176,10 @@ TEST_CASE("decoding an encoded random parameter tree gives back its flat pairs")
     const auto n = rng.uniform(6);
     for (std::uint64_t i = 0; i < n; ++i) params.add(random_text(rng, true), random_value(rng, 0));
     const std::string body = encode(params);
-    auto decoded = decode(body);
     INFO(body);
+    // The tree walk writes the same bytes as encoding the flattened pairs.
+    REQUIRE(body == encode(flatten(params)));
+    auto decoded = decode(body);
     REQUIRE(decoded.has_value());
     CHECK(*decoded == flatten(params));
     CHECK(encode(*decoded) == body);
@@ -206,4 +209,31 @@ TEST_CASE("the decoder never crashes on random bytes and re-encodes what it acce
     (void)nest(*decoded);  // may fail, must not crash
   }
   CHECK(accepted > 100);  // the generator does reach valid bodies
+}
+
+TEST_CASE("a create call's body written field by field is encode(to_params()) byte for byte") {
+  SeededRandom rng(18);
+  const auto maybe = [&](std::string& field) {
+    if (rng.uniform(2) == 0) field = random_text(rng, false);
+  };
+  for (int round = 0; round < 2000; ++round) {
+    CreatePaymentIntentParams p;
+    p.amount = static_cast<std::int64_t>(rng.uniform(100000)) - 50;
+    p.currency = random_text(rng, false);
+    p.allowed_payment_method_types.clear();
+    for (std::uint64_t i = 0, n = rng.uniform(3); i < n; ++i) p.allowed_payment_method_types.push_back(random_text(rng, false));
+    maybe(p.capture_method);
+    if (rng.uniform(2) == 0) p.application_fee_amount = static_cast<std::int64_t>(rng.uniform(1000));
+    maybe(p.payment_method);
+    p.confirm = rng.uniform(2) == 0;
+    maybe(p.description);
+    maybe(p.statement_descriptor_suffix);
+    maybe(p.receipt_email);
+    for (std::uint64_t i = 0, n = rng.uniform(4); i < n; ++i) p.metadata.emplace_back(random_text(rng, true), random_text(rng, false));
+    for (std::uint64_t i = 0, n = rng.uniform(3); i < n; ++i) p.expand.push_back(random_text(rng, false));
+    for (std::uint64_t i = 0, n = rng.uniform(3); i < n; ++i) p.extra.add(random_text(rng, true), random_value(rng, 0));
+    const std::string expected = encode(p.to_params());
+    INFO(expected);
+    REQUIRE(p.encode() == expected);
+  }
 }

@@ -212,7 +212,11 @@ struct ScriptedServer::Impl {
       for (const auto& [k, v] : reply.headers) res.insert(k, v);
       res.body() = reply.body;
       res.keep_alive(req.keep_alive());
-      res.prepare_payload();
+      if (reply.chunked) {
+        res.chunked(true);
+      } else {
+        res.prepare_payload();
+      }
       auto [wec, w] = co_await http::async_write(stream, res, kTuple);
       (void)w;
       if (wec || reply.close_after || !req.keep_alive()) {

@@ -30,6 +30,7 @@ struct ScriptedReply {
   std::string body = "{}";
   std::chrono::milliseconds delay{0};  // before answering
   bool close_after = false;            // close the socket right after answering (no Connection: close)
+  bool chunked = false;                // send the body with Transfer-Encoding: chunked
 
   static ScriptedReply json(int status, std::string body,
                             std::vector<std::pair<std::string, std::string>> headers = {}) {

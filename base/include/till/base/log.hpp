@@ -1,10 +1,13 @@
 #pragma once
 // Structured logging facade. Lines are JSON objects, one per line, written to a size-rotated
-// file (spdlog behind this header). Every line passes through redact_secrets().
+// file (spdlog behind this header). Every key and text value of a line passes through
+// redact_secrets() before it is escaped.
 //
 //   till::log::info("stripe.request", {{"method", "POST"}, {"status", 200}, {"request_id", rid}});
 //
-// Thread-safe. If logging was never initialised, lines go to stderr (tests, tools).
+// Thread-safe. If logging was never initialised, lines go to stderr (tests, tools). In a file,
+// warnings and errors are flushed at once; info and debug lines within 200 ms (batched, so a
+// busy client pays no write per line), and shutdown() flushes everything.
 
 #include <cstdint>
 #include <initializer_list>
@@ -19,16 +22,23 @@ namespace till::log {
 
 enum class Level { Debug, Info, Warn, Error };
 
+// A field's value. Text is only viewed, not copied, unless it is a temporary std::string: Fields
+// live for one call of write(), within the caller's full expression, so the text outlives them.
 struct Value {
-  std::variant<std::int64_t, bool, std::string> v;
+  std::variant<std::int64_t, bool, std::string_view, std::string> v;
   Value(std::int64_t x) : v(x) {}
   Value(int x) : v(static_cast<std::int64_t>(x)) {}
   Value(unsigned x) : v(static_cast<std::int64_t>(x)) {}
   Value(long long unsigned x) : v(static_cast<std::int64_t>(x)) {}
   Value(bool x) : v(x) {}
-  Value(std::string x) : v(std::move(x)) {}
-  Value(std::string_view x) : v(std::string(x)) {}
-  Value(const char* x) : v(std::string(x)) {}
+  Value(std::string&& x) : v(std::move(x)) {}
+  Value(const std::string& x) : v(std::string_view(x)) {}
+  Value(std::string_view x) : v(x) {}
+  Value(const char* x) : v(std::string_view(x)) {}
+  std::string_view text() const {
+    if (const auto* s = std::get_if<std::string>(&v)) return *s;
+    return std::get<std::string_view>(v);
+  }
 };
 struct Field {
   std::string_view key;

@@ -34,8 +34,11 @@ class Secret {
 };
 
 // Replaces anything in text that looks like a Stripe secret (sk_, rk_, whsec_, pst_, and
-// client secrets pi_..._secret_...) with its mask. Logging runs every line through this as a
-// second line of defence; the first is never passing secrets to the logger at all.
+// client secrets pi_..._secret_...) with its mask. Logging runs every key and text value
+// through this as a second line of defence; the first is never passing secrets to the logger.
 std::string redact_secrets(std::string_view text);
+// True exactly when redact_secrets(text) would mask something; reads the text without copying
+// it (the logger asks before it redacts).
+bool has_secret(std::string_view text);
 
 }  // namespace till

@@ -112,6 +112,21 @@ std::string encode(const FlatParams& params);
 // Percent-encoding of one component, as encode() does it for values.
 std::string percent_encode(std::string_view text);
 
+// Writes, field by field, the body encode() gives for a FormParams holding the same fields in
+// the same order (keys with their brackets spelled out: "metadata[sale_id]", "expand[0]"),
+// without building the FormParams first: the Stripe client's path for its typed requests.
+class FormWriter {
+ public:
+  FormWriter& add(std::string_view key, std::string_view scalar);
+  FormWriter& add(std::string_view key, std::int64_t n);
+  FormWriter& add_value(std::string_view key, const FormValue& value);  // nested, as encode() spells it
+  std::string take() noexcept { return std::move(out_); }
+
+ private:
+  std::string out_;
+  std::string key_;
+};
+
 // Decodes a body or query string into flat pairs, in order, keys still bracketed.
 // '+' means a space; %XX is a byte (either hex case). Strict: fails with InvalidArgument on an
 // empty pair ("a=1&&b=2", a trailing '&'), a pair without '=', an empty key, a bad or truncated

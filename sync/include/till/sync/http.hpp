@@ -125,6 +125,13 @@ class HttpClient {
   // response. Never throws; every failure is a TransportError. Core thread (see above).
   boost::asio::awaitable<HttpResult> async_send(HttpRequest request);
 
+  // Headers sent with every request right after Host, before the request's own (the Stripe
+  // client's Authorization, Stripe-Version, User-Agent...), so they are written once instead of
+  // per request. The stored text may hold an API key and is wiped when replaced or destroyed.
+  // Fails with InvalidArgument (nothing changed) for a name or value with CR, LF or NUL. Core
+  // thread, before the first send.
+  Status set_default_headers(const std::vector<HttpHeader>& headers);
+
   const Url& url() const noexcept;
   const HttpConfig& config() const noexcept;
   // Counters for tests and benchmarks. Core thread.
