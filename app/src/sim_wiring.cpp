@@ -57,6 +57,9 @@ std::unique_ptr<SimulatedWorld> SimulatedWorld::plug_into(RuntimeConfig& config,
   world->register_reader_ = world->smart_simulated_ && spec->stripe_reader_id.empty();
   world->location_id_ = config.location_id;
   world->account_hint_ = config.account_id;
+  // The simulated Stripe keeps its books beside the till's, so the PaymentIntents on old
+  // receipts can still be looked up and refunded after a restart.
+  if (!config.data_dir.empty()) world->stripe_state_dir_ = config.data_dir + "/stripe-sim";
   if (world->stripe_wanted_ || world->device_wanted_) config.simulation = world.get();
   return world;
 }
@@ -78,7 +81,8 @@ Result<StripeEndpoint> SimulatedWorld::start_stripe(const Clock& clock) {
   stripesim::SimConfig defaults;
   if (options_.shared_stripe == nullptr && !owned_stripe_) {
     stripesim::ServerOptions so;
-    so.sim.seed = options_.seed;
+    so.sim.seed = options_.seed;  // fault dice only
+    so.sim.state_dir = stripe_state_dir_;
     so.sim.clock = &clock;
     if (!account_hint_.empty()) so.sim.connected_accounts = {account_hint_};
     auto server = stripesim::Server::start(so);
@@ -178,7 +182,14 @@ std::string SimulatedWorld::next_card() {
 void SimulatedWorld::collect_starting(const CollectStarted& collect) {
   if (collect.smart_reader_id.empty()) {
     if (device_ && device_->scripted_remaining() == 0) {
-      device_->queue_payment(hwsim::scripted_card(next_card(), hwsim::Fault::None, hwsim::ReadMethod::Contactless));
+      // "CARD+FAULT" (queue_card): the simulated reader plays that fault for this payment.
+      std::string card = next_card();
+      hwsim::Fault fault = hwsim::Fault::None;
+      if (const auto plus = card.find('+'); plus != std::string::npos) {
+        fault = hwsim::parse_fault(std::string_view(card).substr(plus + 1)).value_or(hwsim::Fault::None);
+        card.resize(plus);
+      }
+      device_->queue_payment(hwsim::scripted_card(card, fault, hwsim::ReadMethod::Contactless));
     }
     return;
   }

@@ -98,7 +98,7 @@ void SyncBridge::report_attempt(const pos::PaymentAttempt& a, const std::string&
       if (a.offline && !was_in_doubt) break;
       if (was_in_doubt) {
         in_doubt_reported_.erase(a.id);
-        core_.emit(pos::InDoubtResolved{a.id, true, a.payment_intent_id, {}, {}, a.card});
+        core_.emit(pos::InDoubtResolved{a.id, pos::AttemptEvent::StripeApproved, a.payment_intent_id, {}, {}, a.card});
       } else {
         core_.emit(pos::PaymentApproved{a.id, a.payment_intent_id, a.card});
       }
@@ -107,13 +107,23 @@ void SyncBridge::report_attempt(const pos::PaymentAttempt& a, const std::string&
     case A::DeclinedAfterForward:
       if (was_in_doubt) {
         in_doubt_reported_.erase(a.id);
-        core_.emit(pos::InDoubtResolved{a.id, false, a.payment_intent_id, a.decline_code, a.failure_message, a.card});
+        core_.emit(pos::InDoubtResolved{a.id, pos::AttemptEvent::StripeDeclined, a.payment_intent_id, a.decline_code,
+                                        a.failure_message, a.card});
       } else {
         core_.emit(pos::PaymentDeclined{a.id, a.decline_code, a.failure_message, a.payment_intent_id});
       }
       break;
     case A::InDoubt:
       if (in_doubt_reported_.insert(a.id).second) core_.emit(pos::PaymentOutcomeUnknown{a.id, detail});
+      break;
+    case A::Canceled:
+      // Stripe canceled it, or has no such PaymentIntent: not charged (without this an in-doubt
+      // sale would wait on the screen for an answer that has already come).
+      if (was_in_doubt) {
+        in_doubt_reported_.erase(a.id);
+        core_.emit(pos::InDoubtResolved{a.id, pos::AttemptEvent::StripeCanceled, a.payment_intent_id, {},
+                                        a.failure_message, a.card});
+      }
       break;
     default: break;
   }

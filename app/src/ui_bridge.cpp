@@ -181,7 +181,9 @@ Status UiBridge::perform(const pos::ResolveInDoubt& e) {
     u.state = pos::AttemptState::Canceled;
     u.failure_message = "reader lost the card before anything reached Stripe; not charged";
     if (auto s = core_.store->update_attempt(u); !s) return s;
-    core_.emit(pos::InDoubtResolved{e.attempt_id, false, {}, {}, "Nothing reached Stripe: the card was not charged", {}});
+    // NotCharged, never a decline: the reducer says "not charged" and the card may be tried again.
+    core_.emit(pos::InDoubtResolved{e.attempt_id, pos::AttemptEvent::NotCharged, {}, {},
+                                    "Nothing reached Stripe: the card was not charged", {}});
     return ok();
   }
   sync_.wake();  // the engine retries in-doubt operations with the same key or looks them up

@@ -1,5 +1,7 @@
 #include "till/pos/states.hpp"
 
+#include "till/pos/attempt.hpp"
+
 #include <array>
 #include <string>
 #include <utility>
@@ -82,27 +84,25 @@ bool can_transition(SaleState from, SaleState to) noexcept {
   return false;
 }
 
+// Derived from the attempt state machine (attempt.hpp), never written out twice: a pair is
+// legal when some event moves an attempt, online or offline, from `from` to `to`. Callers that
+// apply what happened should use next_state() itself; this answers "can this ever happen".
 bool can_transition(AttemptState from, AttemptState to) noexcept {
-  using A = AttemptState;
-  switch (from) {
-    case A::Collecting:
-      return to == A::StoredOffline || to == A::Submitting || to == A::Declined || to == A::Canceled ||
-             to == A::InDoubt;  // reader dropped mid-payment after the card was read
-    case A::StoredOffline: return to == A::Submitting;
-    case A::Submitting:
-      return to == A::InDoubt || to == A::Approved || to == A::Declined ||
-             to == A::DeclinedAfterForward || to == A::Canceled;
-    case A::InDoubt:
-      // Only Stripe's answer (or a lookup) leaves in_doubt; it can be re-submitted with the same key.
-      return to == A::Submitting || to == A::Approved || to == A::Declined ||
-             to == A::DeclinedAfterForward || to == A::Canceled;
-    case A::Approved:
-      return to == A::Canceled;  // an authorization (manual capture) later cancelled/voided
-    case A::Declined:
-    case A::DeclinedAfterForward:
-    case A::Canceled: return false;
-  }
-  return false;
+  // Built once (thread-safe static) from every (state, event) pair; indexed by the enum values.
+  static const auto legal = [] {
+    std::array<std::array<bool, 8>, 8> t{};
+    for (const auto& row : all_attempt_pairs()) {
+      for (bool offline : {false, true}) {
+        const AttemptStep step = next_state(row.from, offline, row.event);
+        if (step.kind == AttemptStep::Kind::Moved) {
+          t[static_cast<std::size_t>(row.from)][static_cast<std::size_t>(step.to)] = true;
+        }
+      }
+    }
+    return t;
+  }();
+  const auto f = static_cast<std::size_t>(from), g = static_cast<std::size_t>(to);
+  return f < 8 && g < 8 && legal[f][g];
 }
 
 bool can_transition(OutboxState from, OutboxState to) noexcept {

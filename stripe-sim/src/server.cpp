@@ -4,9 +4,11 @@
 #include "till/stripesim/server.hpp"
 
 #include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,14 +18,15 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "till/base/log.hpp"
 #include "till/base/random.hpp"
-#include "till/base/secret.hpp"
-#include "till/sync/webhook.hpp"
+#include "till/stripesim/signature.hpp"
 #include "tls.hpp"
 
 namespace till::stripesim {
@@ -40,48 +43,68 @@ struct Server::Impl {
   ServerOptions options;
   Api api;
   asio::io_context io;
-  tcp::acceptor acceptor{io};
+  // Every connection, the acceptor and every webhook delivery run on a strand of their own, so
+  // the io threads (options.threads) never touch one socket at once; the books are behind the
+  // Api's mutex.
+  tcp::acceptor acceptor{asio::make_strand(io)};
   std::optional<asio::ssl::context> ssl;
-  std::thread thread;
+  std::vector<std::thread> threads;
   std::uint16_t port = 0;
   std::string ca_file;
   bool stopped = false;
   std::mutex stop_mutex;
-  SeededRandom dice;  // webhook duplication / reordering; io thread only
+  std::mutex dice_mutex;
+  SeededRandom dice;  // webhook duplication / reordering (dice_mutex)
   std::atomic<std::size_t> deliveries_active{0};
+  std::atomic<bool> closing{false};
 
-  // Everything that can keep the io_context busy, so stop() can close it (io thread only).
-  std::set<tcp::socket*> sockets;
-  std::set<asio::steady_timer*> timers;
-  bool closing = false;
+  // How to close everything that can keep the io_context busy (sockets, timers), so that
+  // stop() can end it. Each closer posts the close to the resource's own strand and holds the
+  // resource (shared_ptr) until then, so it never races the coroutine that owns it.
+  std::mutex track_mutex;
+  std::uint64_t next_track = 0;
+  std::map<std::uint64_t, std::function<void()>> closers;
 
-  struct Track {
+  struct Tracked {
     Impl& s;
-    tcp::socket* sock;
-    Track(Impl& impl, tcp::socket* so) : s(impl), sock(so) { s.sockets.insert(sock); }
-    ~Track() { s.sockets.erase(sock); }
+    std::uint64_t id;
+    ~Tracked() {
+      std::lock_guard lock(s.track_mutex);
+      s.closers.erase(id);
+    }
   };
-  struct TrackTimer {
-    Impl& s;
-    asio::steady_timer* t;
-    TrackTimer(Impl& impl, asio::steady_timer* tm) : s(impl), t(tm) { s.timers.insert(t); }
-    ~TrackTimer() { s.timers.erase(t); }
-  };
+  // Registers a closer; one registered after stop() began runs at once.
+  Tracked track(std::function<void()> closer) {
+    std::lock_guard lock(track_mutex);
+    const std::uint64_t id = ++next_track;
+    if (closing) {
+      closer();
+    } else {
+      closers.emplace(id, std::move(closer));
+    }
+    return Tracked{*this, id};
+  }
+  template <class T, class F>
+  Tracked track_on_strand(const std::shared_ptr<T>& resource, F close) {
+    return track([resource, close] { asio::post(resource->get_executor(), [resource, close] { close(*resource); }); });
+  }
 
   asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
     if (d.count() <= 0 || closing) co_return;
-    asio::steady_timer timer(io, d);
-    TrackTimer track(*this, &timer);
+    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, d);
+    Tracked tracked = track_on_strand(timer, [](asio::steady_timer& t) { t.cancel(); });
     error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 
   void close_all() {
+    std::lock_guard lock(track_mutex);
     closing = true;
-    error_code ec;
-    acceptor.close(ec);
-    for (tcp::socket* s : sockets) s->close(ec);
-    for (asio::steady_timer* t : timers) t->cancel();
+    for (auto& [id, close] : closers) close();
+    asio::post(acceptor.get_executor(), [this] {
+      error_code ec;
+      acceptor.close(ec);
+    });
   }
 
   static void reset(tcp::socket& sock) {
@@ -141,31 +164,34 @@ struct Server::Impl {
     }
   }
 
-  asio::awaitable<void> session(tcp::socket sock) {
-    Track track(*this, &sock);
+  asio::awaitable<void> session(std::shared_ptr<tcp::socket> sock) {
+    Tracked tracked = track_on_strand(sock, [](tcp::socket& so) {
+      error_code ec;
+      so.close(ec);
+    });
     if (ssl) {
-      asio::ssl::stream<tcp::socket&> stream(sock, *ssl);
+      asio::ssl::stream<tcp::socket&> stream(*sock, *ssl);
       error_code ec;
-      co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                      asio::redirect_error(asio::use_awaitable, ec));
+      co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
-      co_await serve(stream, sock);
+      co_await serve(stream, *sock);
     } else {
-      co_await serve(sock, sock);
+      co_await serve(*sock, *sock);
       error_code ec;
-      sock.shutdown(tcp::socket::shutdown_send, ec);
+      sock->shutdown(tcp::socket::shutdown_send, ec);
     }
   }
 
   asio::awaitable<void> accept_loop() {
     while (!closing) {
       error_code ec;
-      tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      auto strand = asio::make_strand(io);
+      tcp::socket sock = co_await acceptor.async_accept(strand, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (closing || ec == asio::error::operation_aborted) co_return;
         continue;
       }
-      asio::co_spawn(io, session(std::move(sock)), asio::detached);
+      asio::co_spawn(strand, session(std::make_shared<tcp::socket>(std::move(sock))), asio::detached);
     }
   }
 
@@ -174,16 +200,16 @@ struct Server::Impl {
     api.run_deferred();
     const WebhookOptions& wo = api.webhook_options();
     for (Delivery& d : api.take_deliveries()) {
+      std::lock_guard lock(dice_mutex);
       int copies = 1;
       if (wo.duplicate_probability > 0 && dice.unit() < wo.duplicate_probability) copies = 2;
       for (int i = 0; i < copies; ++i) {
         std::chrono::milliseconds delay{0};
         if (wo.max_reorder_delay.count() > 0) {
-          delay = std::chrono::milliseconds(
-              dice.uniform(static_cast<std::uint64_t>(wo.max_reorder_delay.count()) + 1));
+          delay = std::chrono::milliseconds(dice.uniform(static_cast<std::uint64_t>(wo.max_reorder_delay.count()) + 1));
         }
         ++deliveries_active;
-        asio::co_spawn(io, deliver(d, delay), asio::detached);
+        asio::co_spawn(asio::make_strand(io), deliver(d, delay), asio::detached);
       }
     }
   }
@@ -216,12 +242,13 @@ struct Server::Impl {
       int status = 0;
       {
         error_code ec;
-        tcp::resolver resolver(io);
-        auto endpoints =
-            co_await resolver.async_resolve(host, port, asio::redirect_error(asio::use_awaitable, ec));
+        const auto executor = co_await asio::this_coro::executor;
+        tcp::resolver resolver(executor);
+        auto endpoints = co_await resolver.async_resolve(host, port, asio::redirect_error(asio::use_awaitable, ec));
         if (!ec) {
-          beast::tcp_stream stream(io);
-          Track track(*this, &stream.socket());
+          auto shared = std::make_shared<beast::tcp_stream>(executor);
+          beast::tcp_stream& stream = *shared;
+          Tracked tracked = track_on_strand(shared, [](beast::tcp_stream& st) { st.close(); });
           stream.expires_after(std::chrono::seconds(10));
           co_await stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
           if (!ec) {
@@ -230,7 +257,7 @@ struct Server::Impl {
             req.set(http::field::host, hostport);
             req.set(http::field::user_agent, "Stripe/1.0 (+https://stripe.com/docs/webhooks)");
             req.set(http::field::content_type, "application/json; charset=utf-8");
-            req.set("Stripe-Signature", sync::sign_payload(Secret(d.secret), t, d.payload));
+            req.set("Stripe-Signature", stripe_signature(d.secret, t, d.payload));
             req.body() = d.payload;
             req.keep_alive(false);
             req.prepare_payload();
@@ -267,6 +294,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options) {
   }
   auto impl = std::make_unique<Impl>(std::move(options));
   Impl& s = *impl;
+  if (auto state = s.api.state_status(); !state) return fail(state.error());
   const tcp::endpoint endpoint(address, s.options.port);
   s.acceptor.open(endpoint.protocol(), ec);
   if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -296,9 +324,11 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options) {
     if (!out) return fail(ErrorKind::Unavailable, "cannot write CA file " + s.ca_file);
   }
 
-  asio::co_spawn(s.io, s.accept_loop(), asio::detached);
-  s.thread = std::thread([&s] { s.io.run(); });
-  log::info("stripesim.listening", {{"port", static_cast<int>(s.port)}, {"tls", s.options.tls}});
+  if (s.options.threads < 1) return fail(ErrorKind::InvalidArgument, "till-stripe-sim needs at least one thread");
+  asio::co_spawn(s.acceptor.get_executor(), s.accept_loop(), asio::detached);
+  for (int i = 0; i < s.options.threads; ++i) s.threads.emplace_back([&s] { s.io.run(); });
+  log::info("stripesim.listening",
+            {{"port", static_cast<int>(s.port)}, {"tls", s.options.tls}, {"threads", s.options.threads}});
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -308,7 +338,9 @@ void Server::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   asio::post(impl_->io, [s = impl_.get()] { s->close_all(); });
-  if (impl_->thread.joinable()) impl_->thread.join();
+  for (std::thread& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
 }
 
 std::uint16_t Server::port() const noexcept { return impl_->port; }

@@ -10,6 +10,7 @@
 #include "runtime_harness.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -226,7 +227,7 @@ TEST_CASE("a refund the store refuses is reported as refused, not as a storage e
     // A PaymentIntent this register never took.
     reg.dispatch(pos::RequestRefund{"", "", "pi_not_ours", 100, "usd"});
     REQUIRE(reg.pump_until([](const pos::Model& m) {
-      return m.notice.text.find("pi_not_ours") != std::string::npos && m.notice.level == pos::NoticeLevel::Error;
+      return m.notice.details.find("pi_not_ours") != std::string::npos && m.notice.level == pos::NoticeLevel::Error;
     }));
     CHECK(reg.model().storage_error.empty());
     // Neither refund was queued: the sale has its payment only.
@@ -484,7 +485,8 @@ TEST_CASE("while the register is offline a smart reader refuses the card at once
     REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.offline.online; }));
     charge_one(reg);
     REQUIRE(reg.pump_until([](const pos::Model& m) { return m.phase == pos::PaymentPhase::Failed; }));
-    CHECK(reg.model().notice.text.find("needs Stripe and the register is offline") != std::string::npos);
+    CHECK(reg.model().notice.details.find("needs Stripe and the register is offline") != std::string::npos);
+    CHECK(reg.model().attempts.at(0).failure_message.find("needs Stripe") != std::string::npos);  // the view shows it
     CHECK(reg.model().attempts.at(0).state == pos::AttemptState::Canceled);
     CHECK(reg.model().offline.stored.count == 0);  // nothing stored: a smart reader cannot
     REQUIRE(reg.world().simulate_outage(false));
@@ -604,6 +606,51 @@ TEST_CASE("a sale the kiosk made for another register is refused with a storage 
     REQUIRE(reg.pump_until([](const pos::Model& m) { return !m.storage_error.empty(); }));
     CHECK(reg.model().storage_error.find("is for register 'reg_1'") != std::string::npos);
     CHECK(reg.runtime().sync_summary({"sale-foreign"}).empty());
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a reader that disconnects after authorizing shows outcome unknown and never a decline, then not charged") {
+  const auto dir = fresh_dir("disconnect_after_auth");
+  {
+    Register reg(dir);
+    REQUIRE(reg.pump_until(ready));
+    // An insufficient-funds card: the reader decides "declined", then its cable is pulled before
+    // the answer leaves it (hwsim Fault::DisconnectAfterAuthorization). The register cannot know.
+    REQUIRE(reg.world().queue_card("4000000000009995+disconnect_after_authorization"));
+    charge_one(reg);
+    std::vector<pos::Notice> seen;
+    auto watch = [&](const pos::Model& m) {
+      if (seen.empty() || !(seen.back() == m.notice)) seen.push_back(m.notice);
+    };
+    REQUIRE(reg.pump_until([&](const pos::Model& m) {
+      watch(m);
+      return m.phase == pos::PaymentPhase::Failed;
+    }));
+    // The reader's reconnection and the driver's own late report come after; neither changes it.
+    REQUIRE(reg.pump_until([&](const pos::Model& m) {
+      watch(m);
+      return m.reader.connected;
+    }));
+    const bool unknown_shown = std::any_of(seen.begin(), seen.end(), [](const pos::Notice& n) {
+      return n.text.find("Outcome unknown") != std::string::npos && n.text.find("Do not retry the card") != std::string::npos;
+    });
+    CHECK(unknown_shown);
+    for (const auto& n : seen) {
+      INFO(n.text);
+      std::string lower = n.text;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      CHECK(lower.find("declin") == std::string::npos);
+    }
+    const auto& m = reg.model();
+    CHECK(m.phase == pos::PaymentPhase::Failed);
+    CHECK_THAT(m.notice.text, Catch::StartsWith("Not charged"));
+    REQUIRE(m.attempts.size() == 1);
+    CHECK(m.attempts[0].state == pos::AttemptState::Canceled);
+    CHECK(m.attempts[0].decline_code.empty());
+    CHECK(m.last_receipt.find("DECLINED") == std::string::npos);  // no declined receipt either
+    StripeView stripe(reg.runtime());
+    CHECK(stripe.payment_intents(m.sale->id).empty());  // nothing reached Stripe
   }
   fs::remove_all(dir);
 }

@@ -138,7 +138,7 @@ TEST_CASE("invalid cart actions are rejected with a reason and change nothing el
   const Model before = t.m;
   auto rejected = [&](const Action& a, const std::string& text) {
     CHECK(t.dispatch(a).empty());
-    CHECK(t.m.notice == Notice{NoticeLevel::Warning, text});
+    CHECK(t.m.notice == Notice{NoticeLevel::Warning, text, ""});
     Model expected = before;
     expected.notice = t.m.notice;
     CHECK(t.m == expected);
@@ -237,7 +237,7 @@ TEST_CASE("an approved card payment is submitted with its key, marks the sale pa
   op.capture_method = "manual";  // from the Context
   CHECK(op.amount == 1312);
   CHECK(op.attempt_number == 1);
-  CHECK(submitted == std::vector<Effect>{UpdateAttempt{a}, EnqueueOperation{op}});
+  CHECK(submitted == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::Submitted}, EnqueueOperation{op}});
   CHECK(t.m.phase == PaymentPhase::Authorizing);
 
   t.ctx.now = kT0 + 7s;
@@ -252,7 +252,7 @@ TEST_CASE("an approved card payment is submitted with its key, marks the sale pa
   CHECK(paid.state == SaleState::Paid);
   const ReceiptInput receipt_in{t.ctx.merchant, paid, {a}, 0, 0};
   const std::string receipt = render_receipt(receipt_in);
-  CHECK(approved == std::vector<Effect>{UpdateAttempt{a}, UpdateSaleState{paid.id, SaleState::Paid, kT0 + 7s},
+  CHECK(approved == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::StripeApproved}, UpdateSaleState{paid.id, SaleState::Paid, kT0 + 7s},
                                         PrintReceipt{receipt, receipt_in}});
   CHECK_THAT(receipt, Catch::Contains("AUTH CODE 123456"));
   CHECK(t.m.screen == Screen::Receipt);
@@ -281,9 +281,10 @@ TEST_CASE("a decline shows an actionable reason and a declined receipt, and a re
   CHECK(a.decline_code == "insufficient_funds");
   const ReceiptInput receipt_in{t.ctx.merchant, *t.m.sale, {a}, 0, 0};
   const std::string receipt = render_receipt(receipt_in);
-  CHECK(declined == std::vector<Effect>{UpdateAttempt{a}, PrintReceipt{receipt, receipt_in}});
+  CHECK(declined == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::StripeDeclined}, PrintReceipt{receipt, receipt_in}});
   CHECK_THAT(receipt, Catch::Contains("DECLINED insufficient_funds"));
-  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Declined: Insufficient funds: ask for another card or another way to pay"});
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Declined: Insufficient funds: ask for another card or another way to pay",
+                             "insufficient_funds: Your card has insufficient funds."});
   CHECK(t.m.phase == PaymentPhase::Declined);
   CHECK(t.m.sale->state == SaleState::Tendering);  // still owed
 
@@ -316,9 +317,9 @@ TEST_CASE("a reader disconnect mid-payment goes in doubt, blocks every retry, an
   const auto dropped = t.dispatch(ReaderStatusChanged{false, "Simulated reader", "disconnected"});
   PaymentAttempt a = t.attempt(0);
   CHECK(a.state == AttemptState::InDoubt);
-  CHECK(dropped == std::vector<Effect>{UpdateAttempt{a}, ResolveInDoubt{id}});
+  CHECK(dropped == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::NoAnswer}, ResolveInDoubt{id}});
   CHECK(t.m.phase == PaymentPhase::InDoubt);
-  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Outcome unknown: checking, do not retry"});
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning, kInDoubtText, "reader disconnected during the payment"});
 
   // Nothing a cashier presses may start another charge, take cash, or abandon the sale.
   t.dispatch(ReaderStatusChanged{true, "Simulated reader", ""});
@@ -335,7 +336,7 @@ TEST_CASE("a reader disconnect mid-payment goes in doubt, blocks every retry, an
   t.ctx.now = kT0 + 9s;
   CardDetails card = visa();
   card.authorization_code = "A1B2C3";
-  const auto resolved = t.dispatch(InDoubtResolved{id, true, "pi_late", "", "", card});
+  const auto resolved = t.dispatch(InDoubtResolved{id, AttemptEvent::StripeApproved, "pi_late", "", "", card});
   REQUIRE(t.m.attempts.size() == 1);
   a = t.attempt(0);
   CHECK(a.state == AttemptState::Approved);
@@ -346,7 +347,7 @@ TEST_CASE("a reader disconnect mid-payment goes in doubt, blocks every retry, an
   CHECK(count_of<EnqueueOperation>(resolved) == 0);
   const ReceiptInput receipt_in{t.ctx.merchant, *t.m.sale, {a}, 0, 0};
   const std::string receipt = render_receipt(receipt_in);
-  CHECK(resolved == std::vector<Effect>{UpdateAttempt{a}, UpdateSaleState{a.sale_id, SaleState::Paid, kT0 + 9s},
+  CHECK(resolved == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::StripeApproved}, UpdateSaleState{a.sale_id, SaleState::Paid, kT0 + 9s},
                                         PrintReceipt{receipt, receipt_in}});
   CHECK(t.m.screen == Screen::Receipt);
   CHECK(amount_paid(t.m) == 1312);
@@ -359,13 +360,13 @@ TEST_CASE("a timeout while authorizing goes in doubt, and once resolved declined
   const std::string id = t.attempt(0).id;
   t.dispatch(CardCollected{id, "pm_1", visa(), false});
   const auto unknown = t.dispatch(PaymentOutcomeUnknown{id, "timeout after 80 s"});
-  CHECK(unknown == std::vector<Effect>{UpdateAttempt{t.attempt(0)}, ResolveInDoubt{id}});
+  CHECK(unknown == std::vector<Effect>{UpdateAttempt{t.attempt(0), AttemptEvent::NoAnswer}, ResolveInDoubt{id}});
   CHECK(t.attempt(0).failure_message == "timeout after 80 s");
   CHECK(t.dispatch(RetryWithAnotherCard{}).empty());
   // Never shown as a decline while unknown (lesson 2).
   CHECK(t.m.notice.text.find("Declined") == std::string::npos);
 
-  const auto resolved = t.dispatch(InDoubtResolved{id, false, "pi_9", "generic_decline", "Your card was declined.", {}});
+  const auto resolved = t.dispatch(InDoubtResolved{id, AttemptEvent::StripeDeclined, "pi_9", "generic_decline", "Your card was declined.", {}});
   CHECK(t.attempt(0).state == AttemptState::Declined);
   CHECK(count_of<PrintReceipt>(resolved) == 1);
   CHECK(t.m.phase == PaymentPhase::Declined);
@@ -387,7 +388,7 @@ TEST_CASE("cancel while collecting asks the reader, and its confirmation reopens
   const auto canceled = t.dispatch(CollectCanceled{id});
   PaymentAttempt a = t.attempt(0);
   CHECK(a.state == AttemptState::Canceled);
-  CHECK(canceled == std::vector<Effect>{UpdateAttempt{a}, UpdateSaleState{a.sale_id, SaleState::Open, kT0 + 2s}});
+  CHECK(canceled == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::Canceled}, UpdateSaleState{a.sale_id, SaleState::Open, kT0 + 2s}});
   CHECK(t.m.phase == PaymentPhase::None);
   CHECK(t.m.screen == Screen::Sell);
   CHECK(t.m.notice.text == "Payment canceled: nothing was charged");
@@ -425,9 +426,11 @@ TEST_CASE("a reader failure before the card is read is safe to retry") {
   const std::string id = t.attempt(0).id;
   const auto failed = t.dispatch(CollectFailed{id, "card removed too early"});
   CHECK(t.attempt(0).state == AttemptState::Canceled);
-  CHECK(failed == std::vector<Effect>{UpdateAttempt{t.attempt(0)}});
+  CHECK(failed == std::vector<Effect>{UpdateAttempt{t.attempt(0), AttemptEvent::ReaderFailed}});
   CHECK(t.m.phase == PaymentPhase::Failed);
-  CHECK(t.m.notice.text == "Reader: card removed too early. Nothing was charged: try again or pay another way");
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning,
+                             "The reader did not read the card: Nothing was charged. Try the card again or pay another way",
+                             "card removed too early"});
   CHECK(count_of<StartCollect>(t.dispatch(RetryWithAnotherCard{})) == 1);
 }
 
@@ -444,7 +447,7 @@ TEST_CASE("stale reader events for another attempt change nothing") {
   CHECK(t.m == expected);
   // An outcome for an attempt this register no longer holds is surfaced for staff.
   CHECK(t.dispatch(PaymentApproved{"att_gone", "pi_x", {}}).empty());
-  CHECK(t.m.notice.text == "An earlier payment (attempt att_gone) was approved: see the back office");
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "An earlier payment was approved: see the back office", "attempt att_gone"});
 }
 
 TEST_CASE("offline: a payment within the caps is stored, queued with its key and receipted OFFLINE") {
@@ -462,7 +465,7 @@ TEST_CASE("offline: a payment within the caps is stored, queued with its key and
   const Sale& sale = *t.m.sale;
   const ReceiptInput receipt_in{t.ctx.merchant, sale, {a}, 0, 0};
   const std::string receipt = render_receipt(receipt_in);
-  CHECK(stored == std::vector<Effect>{UpdateAttempt{a}, EnqueueOperation{pi_operation(a, "pm_offline_1", kT0 + 4s)},
+  CHECK(stored == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::StoredOffline}, EnqueueOperation{pi_operation(a, "pm_offline_1", kT0 + 4s)},
                                       UpdateSaleState{sale.id, SaleState::Paid, kT0 + 4s}, PrintReceipt{receipt, receipt_in}});
   CHECK_THAT(receipt, Catch::Contains("OFFLINE: STORED, AUTHORIZATION PENDING"));
   CHECK(t.m.offline.stored.count == 1);
@@ -484,10 +487,11 @@ TEST_CASE("offline: a card collected while the connection is down goes through t
   PaymentAttempt a = t.attempt(0);
   CHECK(a.state == AttemptState::Canceled);
   CHECK(a.payment_method.empty());  // the token is dropped
-  CHECK(refused == std::vector<Effect>{UpdateAttempt{a}, Audit{"offline_refused", "attempt=" + id + " reason=swipe"}});
+  CHECK(refused == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::OfflineRefused}, Audit{"offline_refused", "attempt=" + id + " reason=swipe"}});
   CHECK(t.m.phase == PaymentPhase::Refused);
   CHECK(t.m.notice.text ==
-        "Card refused offline: swiped cards cannot be taken offline; insert or tap the card. Try another card or cash");
+        "Card refused offline: swiped cards cannot be taken offline; insert or tap the card. Nothing was charged: try "
+        "another card, take cash, or wait for the connection");
   // Another card (inserted this time) may be tried: a new attempt and key.
   CHECK(count_of<StartCollect>(t.dispatch(RetryWithAnotherCard{})) == 1);
   const auto ok = t.dispatch(CardCollected{t.attempt(1).id, "pm_chip", visa(), false});
@@ -573,7 +577,7 @@ TEST_CASE("a card can pay part of the balance, and a cancel then leaves the rest
   t.dispatch(PaymentApproved{t.attempt(0).id, "pi_1", {}});
   CHECK(balance_due(t.m) == 612);
   CHECK(t.m.sale->state == SaleState::Tendering);
-  CHECK(t.m.notice.text == "Approved USD 7.00; balance due USD 6.12");
+  CHECK(t.m.notice.text == "Approved USD 7.00: balance due USD 6.12");
   t.dispatch(Charge{});
   CHECK(t.dispatch(CancelPayment{}).size() == 1);
   const auto canceled = t.dispatch(CollectCanceled{t.attempt(1).id});
@@ -625,7 +629,7 @@ TEST_CASE("a store failure before collecting means nothing was charged and the c
   CHECK(t.m.attempts.empty());
   CHECK(t.m.phase == PaymentPhase::Failed);
   CHECK(t.m.storage_error == "disk full");
-  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Could not save: disk full. Nothing more was charged; call a manager"});
+  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Could not save the sale. Nothing more was charged; call a manager", "disk full"});
   const auto again = t.dispatch(Charge{});
   // The sale may never have reached the disk: it is persisted again (an upsert) before the attempt.
   REQUIRE(again.size() == 3);
@@ -710,8 +714,8 @@ TEST_CASE("an in-doubt sale can be set aside by a manager to free the register")
   CHECK(t.m.screen == Screen::Sell);
   // The late answer is reported, not applied to the next customer's sale.
   t.ring_up();
-  CHECK(t.dispatch(InDoubtResolved{"gone", true, "pi", "", "", {}}).empty());
-  CHECK(t.m.notice.text == "An earlier payment (attempt gone) was approved: see the back office");
+  CHECK(t.dispatch(InDoubtResolved{"gone", AttemptEvent::StripeApproved, "pi", "", "", {}}).empty());
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "An earlier payment was approved: see the back office", "attempt gone"});
   CHECK(t.m.attempts.empty());
 }
 
@@ -773,7 +777,7 @@ TEST_CASE("a smart reader's outcome queues no operation: its PaymentIntent exist
     CHECK(t.m.sale->state == SaleState::Paid);
     // A repeated report (the engine's look at the chain's safety-net row) changes nothing.
     CHECK(t.dispatch(PaymentApproved{id, "pi_wpe", visa()}).empty());
-    CHECK(t.dispatch(InDoubtResolved{id, true, "pi_wpe", {}, {}, visa()}).empty());
+    CHECK(t.dispatch(InDoubtResolved{id, AttemptEvent::StripeApproved, "pi_wpe", {}, {}, visa()}).empty());
   }
   Till d;
   d.ring_up();
@@ -932,7 +936,7 @@ TEST_CASE("an approval arriving after a cancel reopened the cart still completes
   t.ctx.now = kT0 + 30s;
   const auto fx = t.dispatch(PaymentApproved{id, "pi_late", visa()});
   REQUIRE(fx.size() == 5);
-  CHECK(fx[0] == Effect{UpdateAttempt{t.attempt(0)}});
+  CHECK(fx[0] == Effect{UpdateAttempt{t.attempt(0), AttemptEvent::StripeApproved}});
   CHECK(fx[1] == Effect{UpdateSaleState{t.m.sale->id, SaleState::Tendering, kT0 + 30s}});
   CHECK(fx[2] == Effect{Audit{"approved_after_given_up", "attempt=" + id + " sale=" + t.m.sale->id}});
   CHECK(fx[3] == Effect{UpdateSaleState{t.m.sale->id, SaleState::Paid, kT0 + 30s}});
@@ -960,7 +964,7 @@ TEST_CASE("a late approval that covers the balance stops the card on the reader,
   CHECK(t.m.sale->state == SaleState::Paid);
   CHECK(amount_paid(t.m) == 2012);
   CHECK(fx.at(fx.size() - 1) == Effect{Audit{"over_collected", "sale=" + t.m.sale->id + " amount=USD 7.00"}});
-  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Over-collected USD 7.00: refund it from the back office"});
+  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Over-collected USD 7.00: refund it from the back office", ""});
 }
 
 TEST_CASE("a late approval covering the whole balance cancels the card still on the reader") {
@@ -1009,7 +1013,7 @@ TEST_CASE("reader management goes through the reducer: commands are manager-only
   CHECK(t.m.reader.details == d);
   CHECK(t.dispatch(ReaderCommandDone{ReaderCommandKind::InstallUpdate, true, "firmware 1.5.0"}).empty());
   CHECK_FALSE(t.m.reader.command_running);
-  CHECK(t.m.notice.text == "Reader: install_update done (firmware 1.5.0)");
+  CHECK(t.m.notice == Notice{NoticeLevel::Info, "Reader: update done", "firmware 1.5.0"});
 
   CHECK(t.dispatch(ManageReader{ReaderCommandKind::Disconnect}) ==
         std::vector<Effect>{ReaderCommand{ReaderCommandKind::Disconnect}, Audit{"reader_disconnect", "reader=Simulated reader"}});
@@ -1021,7 +1025,7 @@ TEST_CASE("reader management goes through the reducer: commands are manager-only
   CHECK(t.dispatch(ManageReader{ReaderCommandKind::Connect}) ==
         std::vector<Effect>{ReaderCommand{ReaderCommandKind::Connect}, Audit{"reader_connect", "reader=Simulated reader"}});
   t.dispatch(ReaderCommandDone{ReaderCommandKind::Connect, false, "no reader found"});
-  CHECK(t.m.notice.text == "Reader: connect failed: no reader found");
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Reader: connect failed (see the details)", "no reader found"});
   CHECK(t.m.notice.level == NoticeLevel::Warning);
 }
 
@@ -1115,7 +1119,8 @@ TEST_CASE("the receipt can be printed again and queued by email without the addr
   CHECK(t.dispatch(EmailReceipt{"not-an-address"}).empty());
   CHECK(t.m.notice.text == "That is not an email address");
   t.dispatch(PrintFailed{"/dev/usb/lp0: no printer behind it"});
-  CHECK(t.m.notice.text == "Printer: /dev/usb/lp0: no printer behind it. The sale is saved; reprint from the receipt screen");
+  CHECK(t.m.notice == Notice{NoticeLevel::Warning, "The receipt did not print. The sale is saved; reprint from the receipt screen",
+                             "/dev/usb/lp0: no printer behind it"});
   CHECK(t.m.sale->state == SaleState::Paid);  // printing never changes the sale
 
   Till fresh;
@@ -1170,7 +1175,8 @@ TEST_CASE("a refund the store refuses is shown as a refusal, not a storage failu
   // Another register refunded the rest meanwhile: the store refuses the operation at enqueue.
   CHECK(t.dispatch(RefundRefused{"only USD 2.00 is left to refund"}).empty());
   CHECK_FALSE(t.m.back_office.refund_lookup_running);
-  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Refund not queued: only USD 2.00 is left to refund"});
+  CHECK(t.m.notice == Notice{NoticeLevel::Error, "Refund not queued: the register refused it (see the details)",
+                             "only USD 2.00 is left to refund"});
   CHECK(t.m.storage_error.empty());
   CHECK(t.m.back_office.unlocked);
 }
@@ -1212,4 +1218,71 @@ TEST_CASE("no tender is taken while the database check runs, and none at all onc
     CHECK_FALSE(t.m.storage_error.empty());
     CHECK(t.dispatch(Charge{}).empty());
   }
+}
+
+TEST_CASE("a reader that disconnects after authorizing shows outcome unknown, and its not-charged resolution is no decline") {
+  // The driver's OutcomeUnknown (terminal/protocol_reader.cpp) and the reader's disconnect come
+  // in either order; then the runtime's resolver finds that nothing reached Stripe.
+  for (bool disconnect_first : {true, false}) {
+    INFO("disconnect first: " << disconnect_first);
+    Till t;
+    t.ring_up();
+    t.dispatch(Charge{});
+    const std::string id = t.attempt(0).id;
+    std::vector<Notice> seen;
+    auto step = [&](const Action& a) {
+      auto fx = t.dispatch(a);
+      seen.push_back(t.m.notice);
+      return fx;
+    };
+    if (disconnect_first) step(ReaderStatusChanged{false, "Simulated reader", "disconnected"});
+    step(PaymentOutcomeUnknown{id, "reader disconnected after it started authorising"});
+    if (!disconnect_first) step(ReaderStatusChanged{false, "Simulated reader", "disconnected"});
+    CHECK(t.m.phase == PaymentPhase::InDoubt);
+    CHECK(t.attempt(0).state == AttemptState::InDoubt);
+    CHECK(t.m.notice.text == kInDoubtText);
+    CHECK_THAT(t.m.notice.text, Catch::StartsWith("Outcome unknown") && Catch::Contains("Do not retry the card"));
+    CHECK(t.dispatch(RetryWithAnotherCard{}).empty());  // refused with the same words
+    CHECK(t.m.notice.text == kInDoubtText);
+
+    const auto resolved = step(InDoubtResolved{id, AttemptEvent::NotCharged, {}, {},
+                                               "Nothing reached Stripe: the card was not charged", {}});
+    PaymentAttempt a = t.attempt(0);
+    CHECK(a.state == AttemptState::Canceled);
+    CHECK(a.decline_code.empty());
+    CHECK(resolved == std::vector<Effect>{UpdateAttempt{a, AttemptEvent::NotCharged}});  // no declined receipt
+    CHECK(t.m.phase == PaymentPhase::Failed);
+    CHECK(t.m.notice == Notice{NoticeLevel::Warning, "Not charged: Nothing was charged. Try the card again or pay another way",
+                               "Nothing reached Stripe: the card was not charged"});
+    // The reader's late report of the same loss changes nothing now.
+    CHECK(step(PaymentOutcomeUnknown{id, "reader disconnected after it started authorising"}).empty());
+    for (const Notice& n : seen) {
+      INFO(n.text);
+      CHECK(n.text.find("eclin") == std::string::npos);
+    }
+    t.dispatch(ReaderStatusChanged{true, "Simulated reader", "reconnected"});
+    CHECK(count_of<StartCollect>(t.dispatch(RetryWithAnotherCard{})) == 1);  // safe: nothing was charged
+  }
+}
+
+TEST_CASE("an in-doubt payment Stripe canceled is not charged, and only a verdict ends in doubt") {
+  Till t;
+  t.ring_up();
+  t.dispatch(Charge{});
+  const std::string id = t.attempt(0).id;
+  t.dispatch(CardCollected{id, "pm_1", visa(), false});
+  t.dispatch(PaymentOutcomeUnknown{id, "outcome_unknown: no answer to a write (it may have been applied): read response: "
+                                       "Connection reset by peer"});
+  // The transport's words are details, never the cashier's.
+  CHECK(t.m.notice.text == kInDoubtText);
+  CHECK_THAT(t.m.notice.details, Catch::Contains("Connection reset by peer"));
+  const Model in_doubt = t.m;
+  // Not a verdict: changes nothing.
+  CHECK(t.dispatch(InDoubtResolved{id, AttemptEvent::Submitted, {}, {}, {}, {}}).empty());
+  CHECK(t.m == in_doubt);
+  const auto fx = t.dispatch(InDoubtResolved{id, AttemptEvent::StripeCanceled, "pi_1", {}, "canceled at Stripe", {}});
+  CHECK(t.attempt(0).state == AttemptState::Canceled);
+  CHECK(fx == std::vector<Effect>{UpdateAttempt{t.attempt(0), AttemptEvent::StripeCanceled}});
+  CHECK(t.m.phase == PaymentPhase::Failed);
+  CHECK_THAT(t.m.notice.text, Catch::StartsWith("Not charged"));
 }

@@ -233,7 +233,8 @@ TEST_CASE("illegal state transitions are rejected and leave the record unchanged
 
   REQUIRE(store.create_attempt(make_attempt("att-1", "sale-1")));
   REQUIRE(store.update_attempt({.attempt_id = "att-1", .state = pos::AttemptState::Declined}));
-  auto a = store.update_attempt({.attempt_id = "att-1", .state = pos::AttemptState::Approved});
+  // (declined -> approved is legal now: Stripe's answer wins, pos/attempt.hpp.)
+  auto a = store.update_attempt({.attempt_id = "att-1", .state = pos::AttemptState::Submitting});
   REQUIRE_FALSE(a);
   CHECK(a.error().kind == ErrorKind::FailedPrecondition);
   CHECK(store.get_attempt("att-1")->state == pos::AttemptState::Declined);

@@ -258,7 +258,7 @@ TEST_CASE("refunds: partial then full, the fee refunded proportionally, over-ref
   CHECK(ledger[0].amount_refunded == 10000);
   CHECK(ledger[0].application_fee_refunded == 300);
 
-  auto charge = sim.get("/v1/charges/" + pi["latest_charge"].get<std::string>());
+  auto charge = sim.get("/v1/charges/" + pi["latest_charge"].get<std::string>() + "?expand[0]=refunds");
   CHECK(charge.json["refunded"] == true);
   CHECK(charge.json["refunds"]["data"].size() == 2);
   auto again = sim.post("/v1/refunds", "payment_intent=" + id);

@@ -162,6 +162,47 @@ inline ModelBuilder back_office_fixture() {
   return b;
 }
 
+// The back office with something on every tab: attention items, reader details, a day report
+// and a past sale found for a refund.
+inline ModelBuilder full_back_office_fixture() {
+  ModelBuilder b = back_office_fixture();
+  pos::ReaderDetails d;
+  d.connection = "connected";
+  d.battery_percent = 12;
+  d.firmware_version = "1.4.0";
+  d.update_required = true;
+  d.offline_capable = true;
+  d.offline_stored = 1;
+  d.offline_capacity = 5;
+  b.then(pos::ReaderDetailsUpdated{d});
+  pos::DaySummary day;
+  day.day = "2026-09-21";
+  day.currencies.push_back({"usd", 4, 4'000, 3'700, 300, 150, 0, 1, 0});
+  day.tenders.push_back({"card", "usd", 3, 3'500});
+  day.tenders.push_back({"card_stored_offline", "usd", 1, 500});
+  day.tax_rates.push_back({"usd", "standard", 88'750, 3'380, 300});
+  day.refunds.push_back({"usd", 1, 100, 0});
+  day.declined = 1;
+  b.then(pos::DayReportLoaded{day});
+  pos::PastSale past;
+  past.sale.id = "0f3a9c1e-1111-4222-8333-444455556666";
+  past.sale.currency = "usd";
+  past.sale.total = 1312;
+  past.sale.state = pos::SaleState::Paid;
+  pos::PastSale::Payment pay;
+  pay.attempt_id = "att_past";
+  pay.brand = "visa";
+  pay.last4 = "4242";
+  pay.payment_intent_id = "pi_past";
+  pay.captured = 1312;
+  pay.refunded = 300;
+  pay.refundable = 1012;
+  past.payments.push_back(pay);
+  past.refundable = 1012;
+  b.then(pos::SaleForRefundFound{past});
+  return b;
+}
+
 // Draws the kiosk headless and records what the views dispatch.
 class ViewHarness {
  public:
@@ -190,6 +231,7 @@ class ViewHarness {
   std::vector<pos::Action> tap(const pos::Model& model, const std::string& label) {
     const LoggedItem* item = find(label);
     if (item == nullptr) return {};
+    ImGui::SetCurrentContext(ctx_.context());  // another harness may have been made meanwhile
     ImGuiIO& io = ImGui::GetIO();
     io.MousePos = ImVec2((item->min.x + item->max.x) / 2, (item->min.y + item->max.y) / 2);
     std::vector<pos::Action> all;
@@ -204,12 +246,14 @@ class ViewHarness {
 
   // Types characters (into the focused field, or the wedge scanner) over one frame.
   std::vector<pos::Action> type(const pos::Model& model, const std::string& chars) {
+    ImGui::SetCurrentContext(ctx_.context());
     for (char c : chars) ImGui::GetIO().AddInputCharacter(static_cast<unsigned int>(c));
     return frame(model);
   }
 
   // Presses and releases a key (KeysDown index) over two frames.
   std::vector<pos::Action> key(const pos::Model& model, int index) {
+    ImGui::SetCurrentContext(ctx_.context());
     ImGui::GetIO().KeysDown[index] = true;
     std::vector<pos::Action> all = frame(model);
     ImGui::GetIO().KeysDown[index] = false;
@@ -231,6 +275,8 @@ class ViewHarness {
   bool shows(const std::string& text) const { return log_.shows(text); }
   std::string dump() const { return log_.dump(); }
   ViewState& state() { return state_; }
+  const FrameLog& log() const { return log_; }
+  ImGuiContext* context() const { return ctx_.context(); }
   FakeClock& clock() { return clock_; }
   KioskConfig& config() { return config_; }
 

@@ -144,6 +144,8 @@ TEST_CASE("a malformed discount is refused on screen and dispatches nothing") {
   ViewHarness h;
   const pos::Model m = cart_fixture().model();
   h.show(m);
+  h.tap(m, "Discount/tip (F3)");
+  h.show(m);
   h.tap(m, "Cart discount");
   h.type(m, "ten");
   const auto actions = h.tap(m, "Apply cart discount");
@@ -155,6 +157,8 @@ TEST_CASE("a malformed discount is refused on screen and dispatches nothing") {
 TEST_CASE("tip presets dispatch a tip computed from the taxed subtotal") {
   ViewHarness h;
   const pos::Model m = cart_fixture().model();
+  h.show(m);
+  h.tap(m, "Discount/tip (F3)");
   h.show(m);
   const auto tip = first_of<pos::SetTip>(h.tap(m, "20%"));
   REQUIRE(tip.has_value());
@@ -190,7 +194,7 @@ TEST_CASE("the in-doubt screen says do not retry and offers no retry, cancel, ca
   INFO(h.dump());
   CHECK(h.shows(pos::kInDoubtText));
   CHECK(h.shows("Checking with Stripe"));
-  for (const char* label : {"Try another card", "Try the card again", "Cancel payment", "Cash", "Exact cash (F4)",
+  for (const char* label : {"Try another card", "Try the card again", "Cancel payment", "Cash (F6)", "Take cash", "Exact cash (F4)",
                             "Void sale", "Charge card for amount", "Charge card for the balance"}) {
     INFO(label);
     CHECK(h.find(label) == nullptr);

@@ -4,13 +4,19 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <utility>
 #include <vector>
 
 #include <GLFW/glfw3.h>
 #include <imgui_impl_glfw.h>
 #include <imgui_impl_opengl3.h>
 #include <stb_image_write.h>  // Debian's libstb ships the compiled writer: no IMPLEMENTATION here
+
+#include "till/ui/palette.hpp"
+#include "till/ui/widgets.hpp"
 
 namespace till::ui {
 namespace {
@@ -23,60 +29,123 @@ void apply_style(float scale) {
   ImGuiStyle& style = ImGui::GetStyle();
   style.WindowRounding = 0.0f;
   style.FrameRounding = 4.0f;
-  style.FramePadding = ImVec2(10.0f, 8.0f);
+  style.WindowPadding = ImVec2(8.0f, 8.0f);
+  // Every button, field and line is one frame high: the body text plus this padding makes it
+  // kTouchPx (48 px) at scale 1, the size a finger needs.
+  style.FramePadding = ImVec2(10.0f, (kTouchPx - kBodyPx) / 2);
   style.ItemSpacing = ImVec2(10.0f, 8.0f);
+  style.ItemInnerSpacing = ImVec2(8.0f, 6.0f);
+  style.CellPadding = ImVec2(6.0f, 1.0f);
   style.ScrollbarSize = 22.0f;  // wide enough for a finger
+  style.DisabledAlpha = 0.6f;
   style.ScaleAllSizes(scale);
+
+  using namespace palette;
+  ImVec4* c = style.Colors;
+  c[ImGuiCol_Text] = kText;
+  c[ImGuiCol_TextDisabled] = kTextMuted;
+  c[ImGuiCol_WindowBg] = kWindow;
+  c[ImGuiCol_ChildBg] = ImVec4(0, 0, 0, 0);
+  c[ImGuiCol_PopupBg] = kPopup;
+  c[ImGuiCol_Border] = kBorder;
+  c[ImGuiCol_Separator] = kBorder;
+  c[ImGuiCol_FrameBg] = kField;
+  c[ImGuiCol_FrameBgHovered] = kFieldHovered;
+  c[ImGuiCol_FrameBgActive] = kFieldHovered;
+  c[ImGuiCol_TitleBg] = kSelected;
+  c[ImGuiCol_TitleBgActive] = kSelected;
+  c[ImGuiCol_Button] = kButton;
+  c[ImGuiCol_ButtonHovered] = kButtonHovered;
+  c[ImGuiCol_ButtonActive] = kButtonActive;
+  c[ImGuiCol_Header] = kSelected;
+  c[ImGuiCol_HeaderHovered] = kSelectedHovered;
+  c[ImGuiCol_HeaderActive] = kSelected;
+  c[ImGuiCol_TableRowBg] = ImVec4(0, 0, 0, 0);
+  c[ImGuiCol_TableRowBgAlt] = kRowAlt;
+  c[ImGuiCol_TableHeaderBg] = kButtonActive;
+  c[ImGuiCol_NavHighlight] = kFocus;
+  c[ImGuiCol_ModalWindowDimBg] = ImVec4(0, 0, 0, 0.6f);
 }
 
-template <std::size_t N>
-std::string first_existing(const std::string_view (&candidates)[N]) {
-  for (std::string_view candidate : candidates) {
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(candidate, ec)) return std::string(candidate);
+// Latin-1 plus what names, money and messages use beyond it: Latin Extended-A (names), general
+// punctuation (dashes, quotes, the ellipsis) and the currency symbols block (EUR, ...).
+constexpr ImWchar kGlyphRanges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2010, 0x205E, 0x20A0, 0x20CF, 0};
+
+// Refuses what ImGui would assert on or silently fail to rasterise: a missing or unreadable file,
+// or one that does not start like a TrueType/OpenType font.
+Status check_font_file(const std::string& path, std::string_view what) {
+  const std::string install = std::string("install the Debian package ") + std::string(kFontPackage) +
+                              " (scripts/packages.txt) or give another TrueType file";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fail(ErrorKind::FailedPrecondition, "the " + std::string(what) + " font " + path + " is missing: " + install);
   }
-  return {};
+  unsigned char magic[4] = {};
+  in.read(reinterpret_cast<char*>(magic), 4);
+  const bool truetype = (magic[0] == 0 && magic[1] == 1 && magic[2] == 0 && magic[3] == 0) ||
+                        std::memcmp(magic, "true", 4) == 0 || std::memcmp(magic, "OTTO", 4) == 0;
+  if (in.gcount() != 4 || !truetype) {
+    return fail(ErrorKind::FailedPrecondition,
+                "the " + std::string(what) + " font " + path + " is not a TrueType font: " + install);
+  }
+  return ok();
 }
 
 }  // namespace
 
-Fonts configure_current_context(const DisplayConfig& config) {
+Result<Fonts> configure_current_context(const DisplayConfig& config) {
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // fixed layout: nothing persisted between runs
   io.LogFilename = nullptr;
+  // Arrow keys move the focus frame over every control and Space presses it; Enter stays for
+  // fields and the barcode scanner (ImGui 1.86 never presses a button on Enter).
+  io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
   const float scale = std::clamp(config.font_scale, 0.5f, 3.0f);
   apply_style(scale);
 
-  std::string path = config.font_path;
-  if (path.empty()) path = first_existing(kDefaultFontPaths);
-  const std::string mono_path = first_existing(kDefaultMonoFontPaths);
-  Fonts fonts;
-  std::error_code ec;
-  if (!path.empty() && std::filesystem::is_regular_file(path, ec)) {
-    fonts.body = io.Fonts->AddFontFromFileTTF(path.c_str(), kBodyPx * scale);
-    fonts.large = io.Fonts->AddFontFromFileTTF(path.c_str(), kLargePx * scale);
-    if (!mono_path.empty()) fonts.mono = io.Fonts->AddFontFromFileTTF(mono_path.c_str(), kBodyPx * scale);
-    if (fonts.mono == nullptr) fonts.mono = fonts.body;
+  for (const auto& [path, what] : {std::pair{&config.font_path, "body"}, std::pair{&config.bold_font_path, "bold"},
+                                   std::pair{&config.mono_font_path, "monospace"}}) {
+    if (Status s = check_font_file(*path, what); !s) return fail(s.error());
   }
-  if (fonts.body == nullptr || fonts.large == nullptr) {
-    // ImGui's built-in bitmap font is 13 px; scale it up rather than refuse to start.
+  io.Fonts->Clear();
+  Fonts fonts;
+  fonts.body = io.Fonts->AddFontFromFileTTF(config.font_path.c_str(), kBodyPx * scale, nullptr, kGlyphRanges);
+  fonts.bold = io.Fonts->AddFontFromFileTTF(config.bold_font_path.c_str(), kBodyPx * scale, nullptr, kGlyphRanges);
+  fonts.large = io.Fonts->AddFontFromFileTTF(config.bold_font_path.c_str(), kLargePx * scale, nullptr, kGlyphRanges);
+  fonts.mono = io.Fonts->AddFontFromFileTTF(config.mono_font_path.c_str(), kBodyPx * scale, nullptr, kGlyphRanges);
+  // Built here, not lazily by the renderer, so a font stb_truetype cannot read is an error now.
+  if (fonts.body == nullptr || fonts.bold == nullptr || fonts.large == nullptr || fonts.mono == nullptr ||
+      !io.Fonts->Build()) {
     io.Fonts->Clear();
-    ImFontConfig cfg;
-    cfg.SizePixels = 13.0f * std::max(1.0f, std::round(kBodyPx * scale / 13.0f));
-    fonts.body = io.Fonts->AddFontDefault(&cfg);
-    cfg.SizePixels = 13.0f * std::max(1.0f, std::round(kLargePx * scale / 13.0f));
-    fonts.large = io.Fonts->AddFontDefault(&cfg);
-    fonts.mono = fonts.body;  // the built-in font is monospaced already
+    return fail(ErrorKind::FailedPrecondition, "the kiosk's fonts (" + config.font_path + ", " +
+                                                   config.bold_font_path + ", " + config.mono_font_path +
+                                                   ") could not be rasterised: install the Debian package " +
+                                                   std::string(kFontPackage));
   }
   io.FontDefault = fonts.body;
   return fonts;
 }
 
+Result<std::unique_ptr<HeadlessContext>> HeadlessContext::open(const DisplayConfig& config) {
+  std::unique_ptr<HeadlessContext> self(new HeadlessContext(Unconfigured{}));
+  if (Status s = self->configure(config); !s) return fail(s.error());
+  return self;
+}
+
 HeadlessContext::HeadlessContext(const DisplayConfig& config) {
+  if (Status s = configure(config); !s) {
+    std::fprintf(stderr, "till ui: %s\n", s.error().message.c_str());
+    std::abort();
+  }
+}
+
+Status HeadlessContext::configure(const DisplayConfig& config) {
   IMGUI_CHECKVERSION();
   context_ = ImGui::CreateContext();
   ImGui::SetCurrentContext(context_);
-  fonts_ = configure_current_context(config);
+  auto fonts = configure_current_context(config);
+  if (!fonts) return fail(fonts.error());
+  fonts_ = *fonts;
   ImGuiIO& io = ImGui::GetIO();
   io.DisplaySize = ImVec2(static_cast<float>(config.width), static_cast<float>(config.height));
   // No renderer: build the atlas on the CPU so NewFrame has a font texture.
@@ -88,9 +157,12 @@ HeadlessContext::HeadlessContext(const DisplayConfig& config) {
   // Map the keys the views use onto KeysDown[] indices, as a backend would, so tests can press
   // them: the index is simply the ImGuiKey value.
   for (int k = 0; k < ImGuiKey_COUNT; ++k) io.KeyMap[k] = k;
+  return ok();
 }
 
-HeadlessContext::~HeadlessContext() { ImGui::DestroyContext(context_); }
+HeadlessContext::~HeadlessContext() {
+  if (context_ != nullptr) ImGui::DestroyContext(context_);
+}
 
 void HeadlessContext::new_frame(float dt) {
   ImGui::SetCurrentContext(context_);
@@ -140,7 +212,9 @@ Result<std::unique_ptr<Window>> Window::open(const DisplayConfig& config) {
   IMGUI_CHECKVERSION();
   self->impl_->context = ImGui::CreateContext();
   ImGui::SetCurrentContext(self->impl_->context);
-  self->fonts_ = configure_current_context(config);
+  auto fonts = configure_current_context(config);
+  if (!fonts) return fail(fonts.error());
+  self->fonts_ = *fonts;
   if (!ImGui_ImplGlfw_InitForOpenGL(window, true) || !ImGui_ImplOpenGL3_Init("#version 130")) {
     return fail(ErrorKind::Unavailable, "the ImGui OpenGL3 backend could not start");
   }

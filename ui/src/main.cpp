@@ -164,8 +164,10 @@ int run_window(Kiosk& kiosk, app::Runtime& runtime, app::SimulatedWorld& sim, co
   display.vsync = !o.script.has_value();
   auto window = Window::open(display);
   if (!window) {
-    std::cerr << "till-kiosk: " << window.error().message
-              << "\n  (without a display, try: till-kiosk --headless-demo, or run under xvfb-run)\n";
+    std::cerr << "till-kiosk: " << window.error().message << "\n";
+    if (window.error().kind == ErrorKind::Unavailable) {
+      std::cerr << "  (without a display, try: till-kiosk --headless-demo, or run under xvfb-run)\n";
+    }
     return 2;
   }
   std::unique_ptr<RuntimeWorld> world;
@@ -290,6 +292,7 @@ int run_kiosk(Options o) {
 
 }  // namespace
 
+// The command line, then the scripted hooks' parsing: about 80 lines, one option per line.
 int main(int argc, char** argv) {
   CLI::App app{"till-kiosk: the Till point-of-sale front end (Dear ImGui)"};
   app.set_version_flag("--version", std::string("till-kiosk ") + TILL_VERSION);
@@ -327,7 +330,9 @@ int main(int argc, char** argv) {
   app.add_option("--width", display.width, "Window width")->check(CLI::Range(640, 7680));
   app.add_option("--height", display.height, "Window height")->check(CLI::Range(480, 4320));
   app.add_option("--font-scale", display.font_scale, "Text size multiplier")->check(CLI::Range(0.5, 3.0));
-  app.add_option("--font", display.font_path, "TrueType font file (default: DejaVu Sans if installed)");
+  app.add_option("--font", display.font_path, "TrueType font for body text (default: DejaVu Sans, fonts-dejavu-core)");
+  app.add_option("--bold-font", display.bold_font_path, "TrueType font for headings and totals (default: DejaVu Sans Bold)");
+  app.add_option("--mono-font", display.mono_font_path, "TrueType font for receipts (default: DejaVu Sans Mono)");
   app.add_flag("--headless-demo", headless_demo, "No display: run the demo sale headless and print the receipts");
   app.add_flag("--demo-sale", demo_sale, "Run the demo sale in the window, then stay open");
   app.add_option("--script", script_path, "Run a kiosk script (see ui/README.md) in the window, then exit");

@@ -35,7 +35,9 @@ int key_index(const std::string& name) {
   if (name == "enter") return io.KeyMap[ImGuiKey_Enter];
   if (name == "escape") return io.KeyMap[ImGuiKey_Escape];
   if (name == "f2") return kKeyF2;
+  if (name == "f3") return kKeyF3;
   if (name == "f4") return kKeyF4;
+  if (name == "f6") return kKeyF6;
   if (name == "f5") return kKeyF5;
   if (name == "f9") return kKeyF9;
   return -1;
@@ -88,6 +90,7 @@ Result<std::vector<ScriptStep>> parse_script(std::string_view text) {
   return steps;
 }
 
+// One raw string, read as a script (over 80 lines because it is the whole demo, in order).
 std::string_view demo_script() {
   return R"(# Till demo: everything below runs through the real views, pos::update and app::Runtime (the
 # store, the reader driver, the sync engine). The customer, the reader device, the network and
@@ -101,32 +104,44 @@ tap Latte
 tap Latte
 scan 2000000000145
 expect text Butter Croissant
-tap 15%
 expect text TOTAL
 screenshot 01-sell
+tap line: Latte
+expect button Apply line discount
+screenshot 02-line-editor
+tap Done
+tap Discount/tip (F3)
+tap 15%
+expect text Total now
+screenshot 03-sale-options
+tap Done
 tap Charge card (F2)
 expect screen payment
 expect text Present card
-screenshot 02-payment
+screenshot 04-payment
 card visa
 expect screen receipt
 expect text OK PAID
 expect text APPROVED
-screenshot 03-receipt-approved
+screenshot 05-receipt-approved
 print receipt
 tap Customer email
 type ada@example.com
 tap Email receipt
 expect text Receipt queued for email
 tap New sale (F5)
-# 2. Declined by the card's bank, then another card.
-tap Mocha
+# 2. Declined by the card's bank, then another card. The mocha is found by the search field
+# (Enter adds the one product that matches): on a small screen its tile may be out of view.
+tap Search products
+type mocha
+key enter
+expect button line: Mocha
 tap Charge card (F2)
 expect text Present card
 card insufficient_funds
 expect text Insufficient funds
 expect button Try another card
-screenshot 04-declined
+screenshot 06-declined
 tap Try another card
 expect text Present card
 card mastercard
@@ -142,7 +157,7 @@ card amex
 expect text Outcome unknown
 expect no-button Try another card
 expect no-button Cancel payment
-screenshot 05-in-doubt
+screenshot 07-in-doubt
 stripe answers
 expect screen receipt
 expect text OK PAID
@@ -160,7 +175,11 @@ expect text STORED OFFLINE
 tap New sale (F5)
 tap Espresso
 expect text 1 payment stored
-screenshot 06-offline-banner
+screenshot 08-offline-banner
+tap Cash (F6)
+expect button Take cash
+screenshot 09-cash
+tap Close
 tap Clear cart
 # Back online: the stored payment is forwarded and approved.
 online
@@ -168,20 +187,22 @@ expect text ONLINE
 expect no-text 1 payment stored
 # 5. Back office behind the manager PIN.
 tap Manager (F9)
+expect button OK
+screenshot 10-manager-pin
 type 1234
 tap OK
 expect screen back_office
 expect text done:
-screenshot 07-back-office
+screenshot 11-back-office
 tap Needs attention (0)
 expect text Nothing needs attention
-screenshot 08-back-office-attention
+screenshot 12-back-office-attention
 tap Readers
 expect text OK CONNECTED
 expect text Firmware
 tap Install update
-expect text install_update done
-screenshot 09-back-office-readers
+expect text Reader: update done
+screenshot 13-back-office-readers
 tap Refunds
 tap Receipt number (sale id, 8+ characters)
 type-receipt 1
@@ -191,14 +212,14 @@ tap Amount
 type 1.00
 tap Refund amount
 expect text Refund of USD 1.00 queued
-screenshot 10-back-office-refund
+screenshot 14-back-office-refund
 tap Settings
 expect text API key
-screenshot 11-back-office-settings
+screenshot 15-back-office-settings
 tap End of day
 expect text End of day 20
 expect text Declined attempts
-screenshot 12-back-office-end-of-day
+screenshot 16-back-office-end-of-day
 tap Close back office
 print sync
 )";
@@ -344,7 +365,13 @@ Status ScriptRunner::execute(const ScriptStep& step, const FrameLog& log) {
     const LoggedItem* item = find_button(log, step.rest);
     if (item == nullptr) return not_yet("no button '" + step.rest + "' on screen");
     if (!item->enabled) return not_yet("button '" + step.rest + "' is disabled");
-    target_ = ImVec2((item->min.x + item->max.x) * 0.5f, (item->min.y + item->max.y) * 0.5f);
+    // A finger taps what it sees: the middle of the part its scrolling region shows.
+    const ImVec2 min(std::max(item->min.x, item->clip_min.x), std::max(item->min.y, item->clip_min.y));
+    const ImVec2 max(std::min(item->max.x, item->clip_max.x), std::min(item->max.y, item->clip_max.y));
+    if (max.x - min.x < 2.0f || max.y - min.y < 2.0f) {
+      return not_yet("button '" + step.rest + "' is scrolled out of view (search for it, or use add)");
+    }
+    target_ = ImVec2((min.x + max.x) * 0.5f, (min.y + max.y) * 0.5f);
     input_ = Input::Hover;
   } else if (v == "type") {
     pending_chars_ = step.rest;
@@ -397,7 +424,9 @@ Status ScriptRunner::execute(const ScriptStep& step, const FrameLog& log) {
 Result<std::vector<std::string>> run_script_headless(std::vector<ScriptStep> steps, Kiosk& kiosk, ScriptWorld& world,
                                                      std::chrono::milliseconds step_timeout,
                                                      std::vector<std::string>* sales) {
-  HeadlessContext ctx;
+  auto opened = HeadlessContext::open();
+  if (!opened) return fail(opened.error());
+  HeadlessContext& ctx = **opened;
   ScriptRunner runner(std::move(steps), kiosk, world, "", false, step_timeout);
   FrameLog log;
   while (!runner.done()) {

@@ -45,9 +45,10 @@ namespace till::app {
 struct SimulatedWorldOptions {
   std::string demo_card = "4242424242424242";  // what the simulated customer presents by itself
   bool customer_presents_demo_card = true;      // false: nobody presents a card until present_card()
-  // Seeds the simulators' ids, tokens and fault dice. 0: a fresh seed from the kernel CSPRNG, so
-  // the embedded till-stripe-sim never hands out the ids of an earlier run again (they are on old
-  // receipts). Tests may fix one.
+  // Seeds the simulated reader's tokens and the fault dice. 0: a fresh seed from the kernel
+  // CSPRNG. (till-stripe-sim's object ids never come from it: they are random and never repeat,
+  // and its books persist in <data_dir>/stripe-sim, so old receipts' ids still resolve.) Tests
+  // may fix one.
   std::uint64_t seed = 0;
   // A till-stripe-sim already running (not owned) to use instead of starting one: several
   // registers on one simulated account (tests, demos).
@@ -118,6 +119,7 @@ class SimulatedWorld final : public Simulation {
   bool register_reader_ = false;  // reader "stripe" without a reader id
   std::string location_id_;
   std::string account_hint_;  // a configured account for the simulator to hold
+  std::string stripe_state_dir_;  // <data_dir>/stripe-sim: the owned simulator's books
   std::string api_key_;
   std::string account_;
   std::unique_ptr<stripesim::Server> owned_stripe_;

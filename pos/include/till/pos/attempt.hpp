@@ -42,6 +42,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "till/pos/states.hpp"
 
@@ -106,9 +107,16 @@ struct CashierWords {
   bool operator==(const CashierWords&) const = default;
 };
 CashierWords cashier_words(AttemptState state, std::string_view reason = {});
+// The same when the event that led to `state` is known: a cancel the cashier asked for, a reader
+// failure, an offline refusal and proof that nothing reached Stripe all end `canceled` but call
+// for different words. Any other (state, cause) gives cashier_words(state, reason). For an
+// offline refusal `reason` is the risk policy's sentence (risk.cpp), which the advice carries.
+CashierWords cashier_words(AttemptState state, AttemptEvent cause, std::string_view reason);
 
 // A short cashier-facing reason for a decline code ("Insufficient funds: ask for another card or
 // another way to pay"). Never says lost or stolen (the customer may read the screen).
 std::string decline_advice(std::string_view code);
+// The decline codes decline_advice() has words of its own for (any other code gets the bank's).
+std::vector<std::string_view> decline_codes_with_advice();
 
 }  // namespace till::pos

@@ -109,6 +109,12 @@ class Api {
   // prepare + execute without waiting.
   Response handle(const Request& request);
 
+  // Whether the books can be trusted to reach disk: FailedPrecondition when another simulator
+  // holds the state folder (SimConfig::state_dir), DataLoss when it could not be opened or
+  // replayed or a journal write failed. While it fails every API request is answered 503. ok()
+  // without a state folder.
+  Status state_status() const;
+
   // Reader actions finish asynchronously: the transport calls this after each answer.
   // Returns true when something changed.
   bool run_deferred();

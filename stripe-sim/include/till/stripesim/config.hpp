@@ -75,7 +75,17 @@ struct SimConfig {
   std::vector<WebhookEndpoint> webhooks;
   WebhookOptions webhook_options;
   std::vector<FaultSpec> faults;
+  // Seeds the fault dice (and the webhook duplication/reorder dice), so a run's faults are
+  // reproducible. Object ids never come from it: see id_seed.
   std::uint64_t seed = 1;
+  // Object ids (pi_, ch_, re_, evt_, ...) come from the kernel CSPRNG (getrandom) unless a test
+  // fixes them here. Fixed ids repeat from run to run; with a state_dir the books still never
+  // hand out an id twice (a drawn id already in use is drawn again).
+  std::optional<std::uint64_t> id_seed;
+  // Empty: the books live in memory and a restart forgets them. Otherwise a folder (created if
+  // missing, 0700) holding the journal (journal.jsonl) that is replayed at start, so objects,
+  // events and idempotency records survive a restart. One simulator per folder (flock).
+  std::string state_dir;
   // Requests per second per (account, mode); 0 = unlimited. Defaults as stripe.md section 3.
   int rate_limit_live = 100;
   int rate_limit_test = 25;

@@ -1,7 +1,7 @@
 #pragma once
 // The embeddable till-stripe-sim: an HTTP/1.1 (keep-alive) server, optionally TLS with a
-// loopback CA generated at start, around the simulated API (api.hpp). One io_context thread
-// serves every connection and delivers webhooks.
+// loopback CA generated at start, around the simulated API (api.hpp). ServerOptions::threads
+// io_context threads (default 2) serve the connections and deliver webhooks.
 //
 //   ServerOptions o;
 //   o.sim.clock = &fake_clock;
@@ -28,6 +28,9 @@ struct ServerOptions {
   // Where the generated CA certificate (PEM) is written when tls is on; empty = a file in the
   // system temp directory named after the port. Clients trust exactly this file.
   std::string ca_file;
+  // io_context threads serving connections and webhook deliveries (at least 1). Each
+  // connection runs on its own strand; the simulated books stay behind the Api's one mutex.
+  int threads = 2;
 };
 
 class Server {

@@ -13,39 +13,42 @@
 
 namespace till::ui {
 
-// How the kiosk looks. The layout is fixed (no imgui.ini) and sized from the display, so the same
-// numbers work at 1280x800 and 1920x1080; font_scale is the cashier's readability setting.
+// The kiosk's fonts, from Debian's fonts-dejavu-core (scripts/packages.txt). They are loaded by
+// path and never replaced by ImGui's built-in bitmap font: every layout is measured in the font
+// the kiosk ships with, and a wider fallback font pushed controls off the screen.
+inline constexpr std::string_view kFontPackage = "fonts-dejavu-core";
+inline constexpr std::string_view kDefaultFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+inline constexpr std::string_view kDefaultBoldFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+inline constexpr std::string_view kDefaultMonoFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf";
+
+// How the kiosk looks. The layout is fixed (no imgui.ini) and computed from the display size and
+// the measured text, so the same code works from 800x600 to 1920x1080; font_scale is the
+// cashier's readability setting.
 struct DisplayConfig {
   int width = 1280;
   int height = 800;
   float font_scale = 1.0f;   // multiplies the base font sizes (0.5 .. 3.0)
-  std::string font_path;     // empty: the first Debian font found, else ImGui's built-in font
+  std::string font_path{kDefaultFontPath};            // body text
+  std::string bold_font_path{kDefaultBoldFontPath};   // headings, totals, payment prompts
+  std::string mono_font_path{kDefaultMonoFontPath};   // receipts (42 columns that must line up)
   std::string title = "Till";
   bool vsync = true;         // scripted runs turn it off to run as fast as the machine allows
 };
 
-// Fonts shared by every view. `large` is for totals and payment prompts, `mono` for receipts
-// (42-column text that must line up).
+// Fonts shared by every view. `large` (bold) is for totals, headings and payment prompts,
+// `bold` for emphasis at body size, `mono` for receipts.
 struct Fonts {
   ImFont* body = nullptr;
+  ImFont* bold = nullptr;
   ImFont* large = nullptr;
   ImFont* mono = nullptr;
 };
 
-// Where the kiosk looks for a TrueType font when none is configured (fonts-dejavu-core).
-inline constexpr std::string_view kDefaultFontPaths[] = {
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-};
-inline constexpr std::string_view kDefaultMonoFontPaths[] = {
-    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
-};
-
-// Applies the kiosk style, disables imgui.ini and loads the fonts into the CURRENT context's atlas
-// (the atlas is then built by the renderer backend or by HeadlessContext). UI thread only. Never
-// fails: an unreadable font file falls back to ImGui's built-in font, scaled.
-Fonts configure_current_context(const DisplayConfig& config);
+// Applies the kiosk style, disables imgui.ini, loads the fonts into the CURRENT context's atlas
+// and builds it. UI thread only. Fails with FailedPrecondition naming the file and the Debian
+// package when a font file is missing or is not a TrueType font; the atlas is then left empty
+// (there is no silent fallback to ImGui's built-in font).
+Result<Fonts> configure_current_context(const DisplayConfig& config);
 
 // An ImGui context with no window (the 1.86 example_null pattern): font atlas built on the CPU,
 // DisplaySize set by hand, NewFrame/Render without a renderer. Tests inject input through
@@ -53,6 +56,10 @@ Fonts configure_current_context(const DisplayConfig& config);
 // (each new one becomes current).
 class HeadlessContext {
  public:
+  // Fails as configure_current_context does (no context is left behind).
+  static Result<std::unique_ptr<HeadlessContext>> open(const DisplayConfig& config = {});
+  // For tests and benches, where a missing font is a broken machine: writes the error (naming
+  // the package to install) to stderr and aborts. Programs use open().
   explicit HeadlessContext(const DisplayConfig& config = {});
   ~HeadlessContext();
   HeadlessContext(const HeadlessContext&) = delete;
@@ -66,6 +73,10 @@ class HeadlessContext {
   ImGuiContext* context() const noexcept { return context_; }
 
  private:
+  struct Unconfigured {};
+  explicit HeadlessContext(Unconfigured) {}
+  Status configure(const DisplayConfig& config);
+
   ImGuiContext* context_ = nullptr;
   Fonts fonts_;
 };
@@ -74,7 +85,8 @@ class HeadlessContext {
 // thread that called open(); GLFW requires the main thread).
 class Window {
  public:
-  // Unavailable when there is no display or no OpenGL (the message says which).
+  // Unavailable when there is no display or no OpenGL (the message says which);
+  // FailedPrecondition when the fonts cannot be loaded (configure_current_context).
   static Result<std::unique_ptr<Window>> open(const DisplayConfig& config);
   ~Window();
   Window(const Window&) = delete;

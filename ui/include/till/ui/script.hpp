@@ -22,7 +22,7 @@
 //                      with "<label>\n", for product tiles)
 //   type <text>        characters into the focused field (or the wedge scanner)
 //   type-receipt <n>   types the receipt number (first 8 characters of the id) of the script's nth sale
-//   key enter|escape|f2|f4|f5|f9      scan <digits> (= type <digits> + key enter)
+//   key enter|escape|f2|f3|f4|f5|f6|f9      scan <digits> (= type <digits> + key enter)
 //   add <product_id> [qty]            dispatch AddProduct directly
 //   expect screen sell|payment|receipt|back_office     expect text <substring>
 //   expect no-button <label>          expect button <label>
@@ -75,9 +75,9 @@ Result<std::vector<ScriptStep>> parse_script(std::string_view text);
 // when the connection returns, the back office. Screenshots: see kDemoScreenshots.
 std::string_view demo_script();
 inline constexpr const char* kDemoScreenshots[] = {
-    "01-sell", "02-payment", "03-receipt-approved", "04-declined", "05-in-doubt", "06-offline-banner",
-    "07-back-office", "08-back-office-attention", "09-back-office-readers", "10-back-office-refund",
-    "11-back-office-settings", "12-back-office-end-of-day"};
+    "01-sell", "02-line-editor", "03-sale-options", "04-payment", "05-receipt-approved", "06-declined",
+    "07-in-doubt", "08-offline-banner", "09-cash", "10-manager-pin", "11-back-office", "12-back-office-attention",
+    "13-back-office-readers", "14-back-office-refund", "15-back-office-settings", "16-back-office-end-of-day"};
 
 // Runs a script against a kiosk and its simulated world. Single-threaded (UI thread). The frame
 // loop calls before_frame() before ImGui::NewFrame (after the platform backend), then

@@ -38,13 +38,20 @@ struct KioskConfig {
 };
 
 // Transient widget state, per screen. Text buffers are fixed arrays so ImGui can edit them in
-// place; nothing here is business state (that is the Model's).
+// place; nothing here is business state (that is the Model's). Everything of the sell, payment
+// and receipt screens is reset when a sale ends (draw_kiosk sees the Model go back to an empty
+// sell screen), so nothing of one customer's sale shows at the start of the next.
 struct SellViewState {
+  // The sell screen's popups: the line editor (quantity, line discount, remove), the sale's
+  // options (cart discount, tip, the customer's contact) and cash entry.
+  enum class Popup { None, Line, Options, Cash };
   std::array<char, 64> search{};
   std::array<char, 32> barcode{};
   std::string wedge;  // digits typed by a keyboard-wedge scanner while no field has focus
-  int category = 0;   // selected tab: 0 = all, i = catalog category i-1
-  int selected_line = -1;
+  int category = 0;   // selected category: 0 = all, i = catalog category i-1
+  int selected_line = -1;  // the line the line editor edits
+  Popup popup = Popup::None;
+  bool scroll_to_top = true;  // the product grid and the cart start at the top
   std::array<char, 16> quantity{};
   std::array<char, 16> line_discount{};
   std::array<char, 16> cart_discount{};
@@ -64,13 +71,14 @@ struct PaymentViewState {
 
 struct ReceiptViewState {
   std::array<char, 128> email{};  // cleared as soon as it is dispatched (personal data)
+  bool email_prefilled = false;    // the offline contact was offered once (a cleared field stays clear)
   std::string input_error;
 };
 
 struct BackOfficeViewState {
   std::array<char, 16> pin{};   // cleared as soon as it is dispatched
   bool pin_prompt_open = false;
-  int tab = 0;
+  int tab = 0;  // 0 sync queue, 1 needs attention, 2 refunds, 3 end of day, 4 readers, 5 settings
   std::array<char, 128> note{};
   std::array<char, 64> refund_payment_intent{};
   std::array<char, 64> refund_sale{};
@@ -86,7 +94,12 @@ struct ViewState {
   PaymentViewState payment;
   ReceiptViewState receipt;
   BackOfficeViewState back_office;
+  bool sale_seen = false;  // a sale (or a cart) was on screen since the last clean slate
 };
+
+// Forgets everything the sell, payment and receipt screens hold for the sale that ended (search,
+// category, buffers, popups, scroll). The back office's state is the manager's and stays.
+void start_clean_slate(ViewState& state);
 
 using Dispatch = std::function<void(pos::Action)>;
 
@@ -104,7 +117,9 @@ void draw_kiosk(const pos::Model& model, ViewState& state, const ViewEnv& env);
 
 // The parts, for tests and benches. Each draws into the current window.
 void draw_status_bar(const pos::Model& model, ViewState& state, const ViewEnv& env);
-// Drawn only when offline, when payments are stored, or when a cap forces require-online.
+// Drawn only when offline, when payments are stored, or when a cap forces require-online, at the
+// bottom of each screen's flexible column (so it never moves a control: only a scrolling region
+// gets shorter), as wide as the space available.
 void draw_offline_banner(const pos::Model& model, const ViewEnv& env);
 void draw_sell(const pos::Model& model, SellViewState& state, const ViewEnv& env);
 void draw_payment(const pos::Model& model, PaymentViewState& state, const ViewEnv& env);
@@ -115,8 +130,10 @@ void draw_pin_prompt(BackOfficeViewState& state, const ViewEnv& env);
 
 // Keyboard shortcuts (GLFW key codes, which the GLFW backend writes into io.KeysDown).
 inline constexpr int kKeyF2 = 291;   // charge card
+inline constexpr int kKeyF3 = 292;   // discount and tip (sell screen)
 inline constexpr int kKeyF4 = 293;   // cash (exact amount)
 inline constexpr int kKeyF5 = 294;   // new sale (receipt screen)
+inline constexpr int kKeyF6 = 295;   // cash entry (sell screen)
 inline constexpr int kKeyF9 = 298;   // manager PIN
 
 // Short human labels for states, with a symbol so colour is never the only signal.

@@ -1,0 +1,15 @@
+# cmake -DSIM_DIR=<stripe-sim folder> -DSIM_LINKS=<till_stripesim's LINK_LIBRARIES> -P this
+# Fails when the simulator links the client library or includes one of its headers.
+foreach(lib IN LISTS SIM_LINKS)
+  if(lib MATCHES "till_sync")
+    message(FATAL_ERROR "till_stripesim links ${lib}: the simulator must not share code with the client")
+  endif()
+endforeach()
+file(GLOB_RECURSE sources "${SIM_DIR}/*.cpp" "${SIM_DIR}/*.hpp" "${SIM_DIR}/CMakeLists.txt")
+foreach(f IN LISTS sources)
+  file(STRINGS "${f}" hits REGEX "#include +[<\"]till/sync/|till_sync")
+  if(hits)
+    message(FATAL_ERROR "${f} uses the client (sync): ${hits}")
+  endif()
+endforeach()
+message(STATUS "till_stripesim links: ${SIM_LINKS}")
