@@ -28,9 +28,15 @@ function(till_add_library name)
 endfunction()
 
 # till_add_program(name sources... LINK deps...): an executable that answers --version.
+# A program named till-<something> is one Till ships (test children and benchmarks use
+# underscores): it joins the global TILL_PROGRAMS list, and tests/release checks that its
+# --version prints exactly "<name> <PROJECT_VERSION>", so a new program is checked too.
 function(till_add_program name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LINK" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE till_options ${ARG_LINK})
   target_compile_definitions(${name} PRIVATE TILL_VERSION="${PROJECT_VERSION}")
+  if(name MATCHES "^till-")
+    set_property(GLOBAL APPEND PROPERTY TILL_PROGRAMS ${name})
+  endif()
 endfunction()
