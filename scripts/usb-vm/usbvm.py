@@ -355,10 +355,13 @@ def build_initramfs(kernel_dir, binary, args, env, out):
 # ---------------------------------------------------------------------------------------------
 
 def boot(kernel_dir, initramfs, timeout, transcript):
+    # 1 GiB: the guest unpacks the initramfs into RAM and keeps both copies for a moment; a
+    # coverage-instrumented test binary makes it ~180 MB, which 512 MB could not hold (root fs
+    # panic).
     qemu = shutil.which("qemu-system-x86_64")
     if not qemu:
         raise RuntimeError("qemu-system-x86_64 not found (install qemu-system-x86: scripts/deps.sh)")
-    cmd = [qemu, "-accel", "tcg", "-M", "microvm", "-cpu", "max", "-smp", os.environ.get("TILL_USB_VM_SMP", "1"), "-m", "512",
+    cmd = [qemu, "-accel", "tcg", "-M", "microvm", "-cpu", "max", "-smp", os.environ.get("TILL_USB_VM_SMP", "1"), "-m", os.environ.get("TILL_USB_VM_MEM", "1024"),
            "-nic", "none", "-no-reboot", "-display", "none", "-serial", "stdio", "-monitor", "none",
            "-kernel", os.path.join(kernel_dir, "vmlinux"), "-initrd", initramfs,
            "-append", KERNEL_ARGS]

@@ -97,7 +97,11 @@ std::regex template_regex(const std::string& t) {
 bool quoted(const std::vector<std::string>& spans, const std::string& message) {
   for (const auto& s : spans) {
     if (s == message) return true;
-    if (s.find("{}") != std::string::npos && std::regex_match(message, template_regex(s))) return true;
+    if (s.find("{}") == std::string::npos) continue;
+    // A span of placeholders only (`{}`, `{}: {}`) is how the page explains them, not a message:
+    // it would match any text.
+    const bool has_words = std::any_of(s.begin(), s.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+    if (has_words && std::regex_match(message, template_regex(s))) return true;
   }
   return false;
 }

@@ -1,3 +1,4 @@
+cmake_minimum_required(VERSION 3.20)
 # cmake -DPROGRAMS="a;b" -DREADME=README.md -DBUILD_UI=ON|OFF -P programs_check.cmake
 # Every `till-<name>` program the README's text names must be in PROGRAMS (the list the
 # --version tests were made from). till-kiosk is only built with TILL_BUILD_UI.
